@@ -1,0 +1,59 @@
+# Threadly — the two commands a newcomer needs are `make run` and `make test`.
+SHELL := /bin/sh
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP_FLAGS := --quiet --disable-pip-version-check
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help run test test-fast lint format bench audit migrate seed shell clean lock
+
+help:
+	@echo "make run    serve Threadly with demo data on http://127.0.0.1:8000"
+	@echo "make test   run the whole test suite (PostgreSQL + Redis when reachable)"
+	@echo "make lint   ruff check + format check;  make bench  the load benchmark"
+
+$(PY):
+	@PY_BIN=$$(scripts/find-python) || exit 1; \
+	echo "Creating $(VENV) with $$PY_BIN"; \
+	"$$PY_BIN" -m venv $(VENV)
+
+$(VENV)/.installed: requirements.lock | $(PY)
+	$(PY) -m pip install $(PIP_FLAGS) -r requirements.lock 2>&1 | grep -v "is ignored: it is neither" || true
+	@$(PY) -c "import django" && touch $@
+
+$(VENV)/.installed-dev: requirements-dev.lock $(VENV)/.installed
+	$(PY) -m pip install $(PIP_FLAGS) -r requirements-dev.lock 2>&1 | grep -v "is ignored: it is neither" || true
+	@$(PY) -c "import pytest" && touch $@
+
+run: $(VENV)/.installed
+	DEBUG=$${DEBUG:-1} $(PY) manage.py migrate --noinput
+	DEBUG=$${DEBUG:-1} $(PY) manage.py seed_demo
+	@echo "Threadly is at http://127.0.0.1:8000  (demo logins are in README.md; Ctrl-C stops it)"
+	DEBUG=$${DEBUG:-1} $(PY) manage.py runserver 127.0.0.1:8000
+
+test: $(VENV)/.installed-dev
+	@$(PY) scripts/run_tests.py $(ARGS)
+
+lint: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+migrate: $(VENV)/.installed
+	DEBUG=$${DEBUG:-1} $(PY) manage.py migrate
+
+seed: $(VENV)/.installed
+	DEBUG=$${DEBUG:-1} $(PY) manage.py seed_demo
+
+shell: $(VENV)/.installed
+	DEBUG=$${DEBUG:-1} $(PY) manage.py shell
+
+lock:
+	uv pip compile pyproject.toml --python-version 3.12 --universal -o requirements.lock
+	uv pip compile pyproject.toml --extra dev --python-version 3.12 --universal -o requirements-dev.lock
+
+clean:
+	rm -rf $(VENV) db.sqlite3 media staticfiles .pytest_cache

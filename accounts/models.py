@@ -1,0 +1,70 @@
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models.functions import Lower
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from threadly.db import TimeStampedModel
+
+handle_validator = RegexValidator(
+    r"^[a-zA-Z0-9_.-]{3,30}$",
+    _("Use 3 to 30 letters, numbers, dots, dashes or underscores."),
+)
+
+
+class User(AbstractUser):
+    """A Threadly member. Signs in with email; `username` is the public handle used in URLs."""
+
+    username = models.CharField(
+        _("username"),
+        max_length=30,
+        unique=True,
+        validators=[handle_validator],
+        help_text=_("Your public handle, shown on your shop: 3 to 30 letters, numbers, . - _"),
+        error_messages={"unique": _("That username is taken.")},
+    )
+    email = models.EmailField(_("email address"), unique=True)
+    # Id of the user at the external identity provider (Clerk-style webhook), if any.
+    external_id = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    is_seller = models.BooleanField(default=False)
+    # Moderation: a banned user cannot sign in and their listings are hidden.
+    is_banned = models.BooleanField(default=False, db_index=True)
+
+    objects = UserManager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(Lower("username"), name="user_username_ci_unique"),
+            models.UniqueConstraint(Lower("email"), name="user_email_ci_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.username
+
+    def get_absolute_url(self) -> str:
+        return reverse("marketplace:seller", kwargs={"username": self.username})
+
+
+def avatar_upload_to(instance: "Profile", filename: str) -> str:
+    # The name is chosen by threadly.images (random); keep only its basename.
+    return f"avatars/{filename.rsplit('/', 1)[-1]}"
+
+
+class Profile(TimeStampedModel):
+    """Public profile of a member, one per user."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="profile")
+    display_name = models.CharField(max_length=60, blank=True)
+    bio = models.TextField(max_length=1000, blank=True)
+    avatar = models.ImageField(upload_to=avatar_upload_to, blank=True)
+    location = models.CharField(max_length=80, blank=True)
+    # A seller on holiday keeps their shop visible but their items cannot be bought.
+    holiday_mode = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return self.display_name or self.user.username
+
+    @property
+    def name(self) -> str:
+        return self.display_name or self.user.username

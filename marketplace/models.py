@@ -1,0 +1,214 @@
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.urls import reverse
+from django.utils.text import slugify
+from django.utils.translation import gettext_lazy as _
+
+from threadly.db import TimeStampedModel
+
+MIN_PRICE = Decimal("0.50")
+MAX_PRICE = Decimal("100000.00")
+
+
+class Category(models.Model):
+    """A node of the category tree (e.g. Women > Tops > T-shirts), managed in admin."""
+
+    name = models.CharField(max_length=60)
+    slug = models.SlugField(max_length=80, unique=True)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "name"]
+        verbose_name_plural = "categories"
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(parent=models.F("id")), name="category_not_own_parent"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("marketplace:category", kwargs={"slug": self.slug})
+
+
+class ListingCondition(models.TextChoices):
+    NEW_WITH_TAGS = "new_with_tags", _("New with tags")
+    LIKE_NEW = "like_new", _("Like new")
+    GOOD = "good", _("Good")
+    FAIR = "fair", _("Fair")
+
+class ListingStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    ACTIVE = "active", _("Active")
+    RESERVED = "reserved", _("Reserved")
+    SOLD = "sold", _("Sold")
+    REMOVED = "removed", _("Removed")
+
+
+class ListingQuerySet(models.QuerySet):
+    def not_deleted(self) -> "ListingQuerySet":
+        return self.filter(deleted_at__isnull=True)
+
+    def visible(self) -> "ListingQuerySet":
+        """Listings anyone may see: active or sold/reserved, not deleted, hidden or banned."""
+        return self.filter(
+            deleted_at__isnull=True,
+            is_hidden=False,
+            seller__is_banned=False,
+            seller__is_active=True,
+            status__in=[Listing.Status.ACTIVE, Listing.Status.RESERVED, Listing.Status.SOLD],
+        )
+
+    def for_sale(self) -> "ListingQuerySet":
+        return self.visible().filter(status=Listing.Status.ACTIVE, quantity__gt=0)
+
+
+class Listing(TimeStampedModel):
+    """An item a seller offers. Most second-hand items are unique (quantity 1)."""
+
+    Condition = ListingCondition
+    Status = ListingStatus
+
+    seller = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="listings"
+    )
+    title = models.CharField(max_length=80)
+    slug = models.SlugField(max_length=90, blank=True)
+    description = models.TextField(max_length=5000, blank=True)
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="listings")
+    brand = models.CharField(max_length=60, blank=True)
+    size = models.CharField(max_length=20, blank=True)
+    condition = models.CharField(max_length=20, choices=Condition.choices)
+    colour = models.CharField(max_length=30, blank=True)
+    price = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        validators=[MinValueValidator(MIN_PRICE), MaxValueValidator(MAX_PRICE)],
+    )
+    currency = models.CharField(max_length=3, default="EUR")
+    shipping_price = models.DecimalField(
+        max_digits=8,
+        decimal_places=2,
+        default=Decimal("0.00"),
+        validators=[MinValueValidator(Decimal("0.00")), MaxValueValidator(Decimal("1000.00"))],
+    )
+    quantity = models.PositiveIntegerField(default=1, validators=[MaxValueValidator(999)])
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    published_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    # Moderation: hidden by staff; the seller still sees it, nobody else does.
+    is_hidden = models.BooleanField(default=False)
+    view_count = models.PositiveIntegerField(default=0)
+
+    objects = ListingQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-published_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["-published_at", "-id"],
+                name="listing_active_newest",
+                condition=Q(status="active", deleted_at__isnull=True),
+            ),
+            models.Index(fields=["status", "-published_at"], name="listing_status_published"),
+            models.Index(fields=["category", "status", "-published_at"], name="listing_category"),
+            models.Index(fields=["seller", "status"], name="listing_seller_status"),
+            models.Index(fields=["price"], name="listing_price"),
+            models.Index(fields=["size"], name="listing_size"),
+            models.Index(fields=["condition"], name="listing_condition"),
+            models.Index(Lower("brand"), name="listing_brand_ci"),
+            models.Index(fields=["deleted_at"], name="listing_deleted_at"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(price__gte=MIN_PRICE) & Q(price__lte=MAX_PRICE),
+                name="listing_price_in_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(shipping_price__gte=0), name="listing_shipping_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(currency__in=["EUR", "GBP", "USD"]), name="listing_currency_known"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=ListingStatus.values), name="listing_status_known"
+            ),
+            models.CheckConstraint(
+                condition=Q(condition__in=ListingCondition.values),
+                name="listing_condition_known",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def save(self, *args, **kwargs) -> None:
+        if not self.slug:
+            self.slug = slugify(self.title)[:90] or "item"
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "slug"}
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        return reverse("marketplace:listing", kwargs={"pk": self.pk, "slug": self.slug or "item"})
+
+    @property
+    def is_for_sale(self) -> bool:
+        return self.status == self.Status.ACTIVE and self.quantity > 0 and self.deleted_at is None
+
+
+def listing_image_upload_to(instance: "ListingImage", filename: str) -> str:
+    # The name is random and chosen by threadly.images; keep only its basename.
+    return f"listings/{filename.rsplit('/', 1)[-1]}"
+
+
+class ListingImage(TimeStampedModel):
+    """One photo of a listing: the re-encoded original plus WebP thumbnails in `variants`.
+
+    `variants` is a list of {"width": int, "height": int, "name": storage name}, smallest first.
+    """
+
+    listing = models.ForeignKey(Listing, on_delete=models.CASCADE, related_name="images")
+    image = models.ImageField(
+        upload_to=listing_image_upload_to, width_field="width", height_field="height"
+    )
+    width = models.PositiveIntegerField(default=0)
+    height = models.PositiveIntegerField(default=0)
+    position = models.PositiveSmallIntegerField(default=0)
+    variants = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+        indexes = [models.Index(fields=["listing", "position"], name="listingimage_order")]
+
+    def __str__(self) -> str:
+        return f"Image {self.position} of {self.listing_id}"
+
+
+class Favourite(models.Model):
+    """A shopper saved a listing."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="favourites"
+    )
+    listing = models.ForeignKey(Listing, on_delete=models.CASCADE, related_name="favourites")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "listing"], name="favourite_once"),
+        ]
+        indexes = [models.Index(fields=["listing"], name="favourite_listing")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} ♥ {self.listing_id}"

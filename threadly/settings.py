@@ -1,0 +1,350 @@
+"""Threadly's settings: every value is read from the environment here, with safe local defaults.
+
+Production differs from a laptop only by environment values (see .env.example and
+docs/operations.md). With no environment at all, Threadly runs on SQLite with a
+local-memory cache and the local default of every integration.
+"""
+
+import os
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+RUNNING_TESTS = "pytest" in sys.modules
+VERSION = os.environ.get("THREADLY_VERSION", "0.1.0")
+INSECURE_DEV_KEY = "django-insecure-threadly-local-development-key-do-not-use-in-production"
+
+
+def env_str(name: str, default: str = "") -> str:
+    return os.environ.get(name, default).strip()
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    if value.strip().lower() in {"1", "true", "yes", "on"}:
+        return True
+    if value.strip().lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false), not {value!r}.")
+
+
+def env_int(name: str, default: int) -> int:
+    value = env_str(name)
+    try:
+        return int(value) if value else default
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}.") from None
+
+
+def env_decimal(name: str, default: str) -> Decimal:
+    value = env_str(name) or default
+    try:
+        return Decimal(value)
+    except ArithmeticError:
+        raise ImproperlyConfigured(f"{name} must be a decimal number, not {value!r}.") from None
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
+
+
+# --- Core -------------------------------------------------------------------------------------
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = env_str("SECRET_KEY") or INSECURE_DEV_KEY
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
+if DEBUG or RUNNING_TESTS:
+    ALLOWED_HOSTS = ALLOWED_HOSTS or ["127.0.0.1", "localhost", "[::1]", "testserver"]
+else:
+    if SECRET_KEY == INSECURE_DEV_KEY or SECRET_KEY.startswith("django-insecure") or len(SECRET_KEY) < 32:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is missing or is the development default while DEBUG is off. "
+            "Set SECRET_KEY to a long random value (python -c 'import secrets; "
+            "print(secrets.token_urlsafe(50))'), or set DEBUG=1 for local development."
+        )
+    if not ALLOWED_HOSTS:
+        raise ImproperlyConfigured(
+            "ALLOWED_HOSTS is empty while DEBUG is off. Set it to the site's host names, "
+            "comma-separated (e.g. ALLOWED_HOSTS=threadly.example,www.threadly.example)."
+        )
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+SITE_NAME = "Threadly"
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_htmx",
+    "corsheaders",
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.google",
+    "allauth.socialaccount.providers.apple",
+    "accounts",
+    "marketplace",
+    "orders",
+    "ops",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "threadly.urls"
+WSGI_APPLICATION = "threadly.wsgi.application"
+ASGI_APPLICATION = "threadly.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.csp",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "marketplace.context_processors.navigation",
+            ],
+        },
+    },
+]
+
+# --- Database and cache -----------------------------------------------------------------------
+DATABASE_URL = env_str("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
+# A direct (non-pooled) connection for migrations, backups and VACUUM; the pooled one otherwise.
+DATABASE_URL_UNPOOLED = env_str("DATABASE_URL_UNPOOLED") or DATABASE_URL
+DATABASES = {
+    "default": dj_database_url.parse(
+        DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60), conn_health_checks=True
+    )
+}
+if env_str("TEST_DB_NAME"):
+    DATABASES["default"]["TEST"] = {"NAME": env_str("TEST_DB_NAME")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env_str("REDIS_URL")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "threadly"),
+            "TIMEOUT": 300,
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "threadly",
+            "TIMEOUT": 300,
+        }
+    }
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+
+TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+
+# --- Accounts (django-allauth) ----------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "/"
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = env_str("ACCOUNT_EMAIL_VERIFICATION", "optional")
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
+ACCOUNT_RATE_LIMITS = False if RUNNING_TESTS else {}
+SOCIALACCOUNT_PROVIDERS: dict[str, dict] = {}
+if env_str("GOOGLE_CLIENT_ID") and env_str("GOOGLE_CLIENT_SECRET"):
+    SOCIALACCOUNT_PROVIDERS["google"] = {
+        "APPS": [{"client_id": env_str("GOOGLE_CLIENT_ID"), "secret": env_str("GOOGLE_CLIENT_SECRET")}],
+        "SCOPE": ["profile", "email"],
+    }
+if env_str("APPLE_CLIENT_ID") and env_str("APPLE_PRIVATE_KEY"):
+    SOCIALACCOUNT_PROVIDERS["apple"] = {
+        "APPS": [
+            {
+                "client_id": env_str("APPLE_CLIENT_ID"),
+                "secret": env_str("APPLE_KEY_ID"),
+                "key": env_str("APPLE_TEAM_ID"),
+                "settings": {"certificate_key": env_str("APPLE_PRIVATE_KEY").replace("\\n", "\n")},
+            }
+        ]
+    }
+CLERK_WEBHOOK_SECRET = env_str("CLERK_WEBHOOK_SECRET")
+
+# --- Marketplace ------------------------------------------------------------------------------
+CURRENCY = env_str("CURRENCY", "EUR").upper()
+if CURRENCY not in {"EUR", "GBP", "USD"}:
+    raise ImproperlyConfigured(f"CURRENCY must be EUR, GBP or USD, not {CURRENCY!r}.")
+LISTING_IMAGE_MAX_BYTES = env_int("LISTING_IMAGE_MAX_BYTES", 10 * 1024 * 1024)
+LISTING_IMAGE_MAX_PIXELS = env_int("LISTING_IMAGE_MAX_PIXELS", 40_000_000)
+LISTING_IMAGES_MAX = 10
+LISTINGS_PER_PAGE = 24
+# Uploads are streamed to disk past this size; the per-file limit above is checked before decoding.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_NUMBER_FILES = LISTING_IMAGES_MAX + 2
+
+# --- Search, realtime, analytics, monitoring (adapters pick the vendor when keys are set) ------
+ALGOLIA_APP_ID = env_str("ALGOLIA_APP_ID")
+ALGOLIA_SEARCH_KEY = env_str("ALGOLIA_SEARCH_KEY")
+ALGOLIA_ADMIN_KEY = env_str("ALGOLIA_ADMIN_KEY")
+PUSHER_APP_ID = env_str("PUSHER_APP_ID")
+PUSHER_KEY = env_str("PUSHER_KEY")
+PUSHER_SECRET = env_str("PUSHER_SECRET")
+PUSHER_CLUSTER = env_str("PUSHER_CLUSTER", "eu")
+POSTHOG_KEY = env_str("POSTHOG_KEY")
+POSTHOG_HOST = env_str("POSTHOG_HOST", "https://eu.i.posthog.com")
+SENTRY_DSN = env_str("SENTRY_DSN")
+SENTRY_ENVIRONMENT = env_str("SENTRY_ENVIRONMENT", "development" if DEBUG else "production")
+
+# --- Commerce ---------------------------------------------------------------------------------
+STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY")
+STRIPE_PUBLISHABLE_KEY = env_str("STRIPE_PUBLISHABLE_KEY")
+STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
+# Only for tests and local Stripe emulators: where the stripe SDK sends its requests.
+STRIPE_API_BASE = env_str("STRIPE_API_BASE")
+PLATFORM_FEE_PERCENTAGE = env_decimal("PLATFORM_FEE_PERCENTAGE", "5")
+RESERVATION_TTL_MINUTES = env_int("RESERVATION_TTL_MINUTES", 30)
+ORDER_AUTO_COMPLETE_DAYS = env_int("ORDER_AUTO_COMPLETE_DAYS", 7)
+ENCRYPTION_KEY = env_str("ENCRYPTION_KEY")
+# Older Fernet keys, comma-separated, still accepted for reading while data is re-encrypted.
+ENCRYPTION_KEYS_OLD = env_list("ENCRYPTION_KEYS_OLD")
+
+# --- Email ------------------------------------------------------------------------------------
+RESEND_API_KEY = env_str("RESEND_API_KEY")
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Threadly <hello@threadly.local>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+if RESEND_API_KEY:
+    EMAIL_BACKEND = "ops.email.ResendEmailBackend"
+else:
+    EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+
+# --- Operations -------------------------------------------------------------------------------
+MAINTENANCE_MODE = env_bool("MAINTENANCE_MODE", False)
+ALERT_EMAILS = env_list("ALERT_EMAILS")
+ALERT_WEBHOOK_URL = env_str("ALERT_WEBHOOK_URL")
+CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
+CORS_URLS_REGEX = r"^/api/.*$"
+
+# --- Static and media files -------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+MEDIA_URL = "/media/"
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT") or BASE_DIR / "media")
+AWS_STORAGE_BUCKET_NAME = env_str("AWS_STORAGE_BUCKET_NAME")
+if AWS_STORAGE_BUCKET_NAME:
+    _media_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": AWS_STORAGE_BUCKET_NAME,
+            "endpoint_url": env_str("AWS_S3_ENDPOINT_URL") or None,
+            "custom_domain": env_str("AWS_S3_CUSTOM_DOMAIN") or None,
+            "file_overwrite": False,
+            "default_acl": None,
+            "querystring_auth": False,
+        },
+    }
+else:
+    _media_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+STORAGES = {
+    "default": _media_storage,
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG or RUNNING_TESTS
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+
+# --- Security ---------------------------------------------------------------------------------
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG and not RUNNING_TESTS)
+SECURE_REDIRECT_EXEMPT = [r"^api/health", r"^health$"]
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+X_FRAME_OPTIONS = "DENY"
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:", "blob:", *env_list("CSP_IMG_SRC")],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF, *env_list("CSP_CONNECT_SRC")],
+    "frame-ancestors": [CSP.NONE],
+    "form-action": [CSP.SELF, *env_list("CSP_FORM_ACTION")],
+    "base-uri": [CSP.SELF],
+    "object-src": [CSP.NONE],
+}
+
+# --- Internationalisation ---------------------------------------------------------------------
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- Logging ----------------------------------------------------------------------------------
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+LOG_FORMAT = env_str("LOG_FORMAT", "text" if DEBUG or RUNNING_TESTS else "json")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        },
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"django.db.backends": {"level": "INFO"}},
+}
