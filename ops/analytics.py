@@ -1,0 +1,82 @@
+"""Product analytics: one adapter, PostHog when POSTHOG_KEY is set, a local recorder otherwise.
+
+Call `capture(user, "event_name", key=value, ...)` from services. The event is sent after
+the surrounding transaction commits (never for rolled-back work) and never blocks a request:
+the PostHog SDK queues events and sends them from its own background thread.
+"""
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from django.conf import settings
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Event:
+    distinct_id: str
+    name: str
+    properties: dict[str, Any] = field(default_factory=dict)
+
+
+class AnalyticsBackend(Protocol):
+    def capture(self, event: Event) -> None: ...
+
+
+class LocalRecorder:
+    """The default: keeps the last events in memory (tests read `events`) and logs them."""
+
+    max_events = 1000
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+        self._lock = threading.Lock()
+
+    def capture(self, event: Event) -> None:
+        with self._lock:
+            self.events.append(event)
+            del self.events[: -self.max_events]
+        logger.debug("analytics event %s %s", event.name, event.properties)
+
+    def clear(self) -> None:
+        with self._lock:
+            self.events.clear()
+
+
+_local = LocalRecorder()
+_backends: dict[str, AnalyticsBackend] = {}
+
+
+def get_backend() -> AnalyticsBackend:
+    """The backend chosen by settings, at call time (tests may override settings)."""
+    key = settings.POSTHOG_KEY
+    if not key:
+        return _local
+    if key not in _backends:
+        from ops.analytics_posthog import PostHogBackend
+
+        _backends[key] = PostHogBackend(api_key=key, host=settings.POSTHOG_HOST)
+    return _backends[key]
+
+
+def distinct_id_for(user: Any) -> str:
+    if user is not None and getattr(user, "is_authenticated", False):
+        return f"user:{user.pk}"
+    return "anonymous"
+
+
+def capture(user: Any, name: str, **properties: Any) -> None:
+    """Record `name` for `user` (or anonymous) once the current transaction commits."""
+    event = Event(distinct_id=distinct_id_for(user), name=name, properties=properties)
+
+    def send() -> None:
+        try:
+            get_backend().capture(event)
+        except Exception:  # analytics must never break the request that triggered it
+            logger.exception("analytics capture failed for %s", name)
+
+    transaction.on_commit(send)
