@@ -1,4 +1,5 @@
-"""Fixtures every test gets: isolated media files, a clean cache, email kept in memory."""
+"""Fixtures every test gets: isolated media files and a clean cache (Django's test set-up
+already keeps email in memory: mail.outbox)."""
 
 import pytest
 from django.core.cache import cache
@@ -7,7 +8,6 @@ from django.core.cache import cache
 @pytest.fixture(autouse=True)
 def _isolated_media_and_cache(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.STORAGES = {
         **settings.STORAGES,
         "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

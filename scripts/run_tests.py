@@ -16,8 +16,9 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/1"
 
 def reachable(url: str, default_port: int) -> bool:
     parts = urlsplit(url)
+    address = (parts.hostname or "127.0.0.1", parts.port or default_port)
     try:
-        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or default_port), 2):
+        with socket.create_connection(address, 2):
             return True
     except OSError:
         return False
@@ -32,7 +33,8 @@ def main() -> int:
     problems = []
     if reachable(database_url, 5432):
         env["DATABASE_URL"] = database_url
-        db_label = f"PostgreSQL ({urlsplit(database_url).hostname}:{urlsplit(database_url).port or 5432})"
+        parts = urlsplit(database_url)
+        db_label = f"PostgreSQL ({parts.hostname}:{parts.port or 5432}{parts.path})"
     else:
         problems.append(f"PostgreSQL is not reachable at {database_url}")
         env.pop("DATABASE_URL", None)
@@ -49,7 +51,7 @@ def main() -> int:
         print("CI must test on PostgreSQL and Redis: " + "; ".join(problems) + ".", file=sys.stderr)
         return 2
     args = [sys.executable, "-m", "pytest", *sys.argv[1:]]
-    os.execve(sys.executable, args, env)
+    os.execve(sys.executable, args, env)  # noqa: S606 - replaces this process with pytest
 
 
 if __name__ == "__main__":

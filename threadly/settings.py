@@ -62,7 +62,11 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
 if DEBUG or RUNNING_TESTS:
     ALLOWED_HOSTS = ALLOWED_HOSTS or ["127.0.0.1", "localhost", "[::1]", "testserver"]
 else:
-    if SECRET_KEY == INSECURE_DEV_KEY or SECRET_KEY.startswith("django-insecure") or len(SECRET_KEY) < 32:
+    if (
+        SECRET_KEY == INSECURE_DEV_KEY
+        or SECRET_KEY.startswith("django-insecure")
+        or len(SECRET_KEY) < 32
+    ):
         raise ImproperlyConfigured(
             "SECRET_KEY is missing or is the development default while DEBUG is off. "
             "Set SECRET_KEY to a long random value (python -c 'import secrets; "
@@ -86,6 +90,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.sitemaps",
     "django_htmx",
     "corsheaders",
     "allauth",
@@ -196,7 +201,9 @@ ACCOUNT_RATE_LIMITS = False if RUNNING_TESTS else {}
 SOCIALACCOUNT_PROVIDERS: dict[str, dict] = {}
 if env_str("GOOGLE_CLIENT_ID") and env_str("GOOGLE_CLIENT_SECRET"):
     SOCIALACCOUNT_PROVIDERS["google"] = {
-        "APPS": [{"client_id": env_str("GOOGLE_CLIENT_ID"), "secret": env_str("GOOGLE_CLIENT_SECRET")}],
+        "APPS": [
+            {"client_id": env_str("GOOGLE_CLIENT_ID"), "secret": env_str("GOOGLE_CLIENT_SECRET")}
+        ],
         "SCOPE": ["profile", "email"],
     }
 if env_str("APPLE_CLIENT_ID") and env_str("APPLE_PRIVATE_KEY"):
@@ -255,10 +262,14 @@ ENCRYPTION_KEYS_OLD = env_list("ENCRYPTION_KEYS_OLD")
 RESEND_API_KEY = env_str("RESEND_API_KEY")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Threadly <hello@threadly.local>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
-if RESEND_API_KEY:
-    EMAIL_BACKEND = "ops.email.ResendEmailBackend"
-else:
-    EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# Django 6.1 mailers: Resend when its key is set, else EMAIL_BACKEND (console by default).
+MAILERS = {
+    "default": {
+        "BACKEND": "ops.email.ResendEmailBackend"
+        if RESEND_API_KEY
+        else env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+    }
+}
 
 # --- Operations -------------------------------------------------------------------------------
 MAINTENANCE_MODE = env_bool("MAINTENANCE_MODE", False)
