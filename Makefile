@@ -5,12 +5,12 @@ PY := $(VENV)/bin/python
 PIP_FLAGS := --quiet --disable-pip-version-check
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help run test test-fast lint format bench audit migrate seed shell clean lock
+.PHONY: help run test screenshots lint format migrate seed shell clean lock
 
 help:
 	@echo "make run    serve Threadly with demo data on http://127.0.0.1:8000"
 	@echo "make test   run the whole test suite (PostgreSQL + Redis when reachable)"
-	@echo "make lint   ruff check + format check;  make bench  the load benchmark"
+	@echo "make lint   ruff check + format check;  make screenshots  refresh docs/screenshots"
 
 $(PY):
 	@PY_BIN=$$(scripts/find-python) || exit 1; \
@@ -33,6 +33,9 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed-dev
 	@$(PY) scripts/run_tests.py $(ARGS)
+
+screenshots: $(VENV)/.installed-dev
+	UPDATE_SCREENSHOTS=1 $(PY) scripts/run_tests.py -m browser tests/browser
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
