@@ -68,3 +68,17 @@ class Profile(TimeStampedModel):
     @property
     def name(self) -> str:
         return self.display_name or self.user.username
+
+
+class AuthWebhookEvent(models.Model):
+    """One delivery from the identity provider's webhook, kept so a retry is applied once."""
+
+    event_id = models.CharField(max_length=100, unique=True)
+    event_type = models.CharField(max_length=64)
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.event_id}"

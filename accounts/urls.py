@@ -1,8 +1,10 @@
 from django.urls import path
 
-from accounts import views
+from accounts import views, webhooks
 
 app_name = "accounts"
 urlpatterns = [
     path("me/", views.dashboard, name="dashboard"),
+    path("me/profile/", views.profile_edit, name="profile_edit"),
+    path("api/webhooks/auth", webhooks.auth_webhook, name="auth_webhook"),
 ]

@@ -1,0 +1,37 @@
+"""Reads for accounts. Every member has a Profile: `profile_for` guarantees it."""
+
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+
+from accounts.models import Profile, User
+
+
+def profile_for(user: User) -> Profile:
+    """The member's profile, created on first access for users made outside our services
+    (createsuperuser, the admin's user form, old rows)."""
+    try:
+        return user.profile
+    except Profile.DoesNotExist:
+        pass
+    try:
+        with transaction.atomic():
+            profile, _ = Profile.objects.get_or_create(user=user)
+    except IntegrityError:  # a concurrent request created it first
+        profile = Profile.objects.get(user=user)
+    user.profile = profile
+    return profile
+
+
+def user_get_by_external_id(*, external_id: str) -> User | None:
+    return User.objects.select_related("profile").filter(external_id=external_id).first()
+
+
+def users_with_profiles() -> QuerySet[User]:
+    return User.objects.select_related("profile")
+
+
+def username_is_taken(username: str, *, exclude_pk: int | None = None) -> bool:
+    qs = User.objects.filter(username__iexact=username)
+    if exclude_pk is not None:
+        qs = qs.exclude(pk=exclude_pk)
+    return qs.exists()

@@ -1,0 +1,32 @@
+"""Writes for accounts: members, profiles, sign-in records and the identity-provider webhook.
+
+Split by sub-domain; import from here (`from accounts.services import user_create`).
+"""
+
+from accounts.services.auth import (
+    login_failure_record,
+    login_record,
+    login_refusal_record,
+    request_ip,
+    signup_record,
+)
+from accounts.services.users import (
+    profile_update,
+    user_create,
+    user_deactivate,
+    user_save_new,
+)
+from accounts.services.webhook import auth_webhook_event_apply
+
+__all__ = [
+    "auth_webhook_event_apply",
+    "login_failure_record",
+    "login_record",
+    "login_refusal_record",
+    "profile_update",
+    "request_ip",
+    "signup_record",
+    "user_create",
+    "user_deactivate",
+    "user_save_new",
+]
