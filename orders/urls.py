@@ -1,4 +1,30 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from orders import views, webhooks
 
 app_name = "orders"
-urlpatterns: list = []
+urlpatterns = [
+    path("cart/", views.cart, name="cart"),
+    path("cart/add/<int:pk>/", views.cart_add, name="cart_add"),
+    path("cart/update/<int:pk>/", views.cart_update, name="cart_update"),
+    path("cart/remove/<int:pk>/", views.cart_remove, name="cart_remove"),
+    path("checkout/", views.checkout, name="checkout"),
+    path("checkout/<uuid:public_id>/test-payment/", views.test_payment, name="test_payment"),
+    path("checkout/<uuid:public_id>/return/", views.checkout_return, name="checkout_return"),
+    path("checkout/<uuid:public_id>/cancel/", views.checkout_cancel, name="checkout_cancel"),
+    path("checkout/<uuid:public_id>/done/", views.checkout_done, name="checkout_done"),
+    path("orders/", views.order_list, name="order_list"),
+    path("orders/<int:pk>/", views.order_detail, name="order_detail"),
+    path(
+        "orders/<int:pk>/confirm-delivery/",
+        views.order_confirm_delivery,
+        name="order_confirm_delivery",
+    ),
+    path("orders/<int:pk>/cancel/", views.order_cancel, name="order_cancel"),
+    path("orders/<int:pk>/ship/", views.order_ship, name="order_ship"),
+    path("orders/<int:pk>/refund/", views.order_refund, name="order_refund"),
+    path("sales/", views.sales_list, name="sales_list"),
+    path("sales/payments/", views.seller_payments, name="seller_payments"),
+    path("sales/payments/return/", views.seller_payments_return, name="seller_payments_return"),
+    path("api/webhooks/payments", webhooks.payments_webhook, name="payments_webhook"),
+]

@@ -1,0 +1,28 @@
+"""Start-up checks: a real backend whose keys are missing fails fast, naming the variable."""
+
+from django.conf import settings
+from django.core.checks import Error, Warning, register
+
+
+@register()
+def payment_settings_check(app_configs, **kwargs) -> list:
+    problems = []
+    production = not settings.DEBUG and not getattr(settings, "RUNNING_TESTS", False)
+    if production and not settings.ENCRYPTION_KEY:
+        problems.append(
+            Error(
+                "ENCRYPTION_KEY is not set; shipping addresses can't be encrypted.",
+                hint="Set ENCRYPTION_KEY to a Fernet key (see docs/payments.md).",
+                id="orders.E001",
+            )
+        )
+    if settings.STRIPE_SECRET_KEY and not settings.STRIPE_WEBHOOK_SECRET:
+        problems.append(
+            Warning(
+                "STRIPE_SECRET_KEY is set but STRIPE_WEBHOOK_SECRET is not; payment webhooks will "
+                "all be rejected.",
+                hint="Set STRIPE_WEBHOOK_SECRET to the endpoint's signing secret.",
+                id="orders.W001",
+            )
+        )
+    return problems

@@ -1,0 +1,41 @@
+"""Domain errors of the orders app; every message is safe to show to the user."""
+
+
+class OrdersError(Exception):
+    """Base class: a business rule said no."""
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message or self.default_message)
+        self.message = message or self.default_message
+
+    default_message = "That can't be done."
+
+
+class ListingUnavailable(OrdersError):
+    default_message = "Sorry, this item was just sold."
+
+
+class CartError(OrdersError):
+    default_message = "Your cart could not be updated."
+
+
+class CheckoutError(OrdersError):
+    default_message = "Checkout could not start."
+
+
+class IllegalTransition(OrdersError):
+    default_message = "That isn't possible for this order right now."
+
+
+class NotAllowed(OrdersError):
+    default_message = "You can't do that."
+
+
+class IntegrationError(OrdersError):
+    """A payment provider failed or answered unexpectedly (details in `context`)."""
+
+    default_message = "The payment provider could not be reached. Please try again."
+
+    def __init__(self, message: str = "", *, context: dict | None = None) -> None:
+        super().__init__(message)
+        self.context = context or {}

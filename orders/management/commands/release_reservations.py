@@ -1,0 +1,11 @@
+from django.core.management.base import BaseCommand
+
+from orders.services.checkout import reservations_release_expired
+
+
+class Command(BaseCommand):
+    help = "Release stock held by checkouts that were not paid in time (run every few minutes)."
+
+    def handle(self, *args, **options) -> None:
+        count = reservations_release_expired()
+        self.stdout.write(f"Released {count} expired checkout(s).")

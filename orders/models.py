@@ -1,0 +1,395 @@
+"""Commerce models: carts, addresses, checkouts (one payment), orders (one per seller),
+reservations (stock holds), seller payment accounts, payment events, payouts and refunds.
+
+Money is Decimal with 2 places in the listing's currency; never float.
+"""
+
+import uuid
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from marketplace.models import Listing
+from orders.crypto import EncryptedTextField
+from threadly.db import TimeStampedModel
+
+ZERO = Decimal("0.00")
+HALF_CENT = Decimal("0.005")
+
+
+def money_field(**kwargs) -> models.DecimalField:
+    return models.DecimalField(max_digits=12, decimal_places=2, default=ZERO, **kwargs)
+
+
+class Cart(TimeStampedModel):
+    """A signed-in shopper's cart (anonymous shoppers keep theirs in the session)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="cart"
+    )
+
+    def __str__(self) -> str:
+        return f"Cart of {self.user_id}"
+
+
+class CartItem(TimeStampedModel):
+    cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="items")
+    listing = models.ForeignKey(Listing, on_delete=models.CASCADE, related_name="+")
+    quantity = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["cart", "listing"], name="cartitem_once_per_cart"),
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="cartitem_quantity_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.listing_id}"
+
+
+class Address(TimeStampedModel):
+    """A saved shipping address. Personal fields are encrypted at rest (orders.crypto)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="addresses"
+    )
+    full_name = EncryptedTextField()
+    line1 = EncryptedTextField()
+    line2 = EncryptedTextField(blank=True, default="")
+    city = EncryptedTextField()
+    postcode = EncryptedTextField()
+    country = models.CharField(max_length=2)
+    phone = EncryptedTextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "addresses"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(country__regex=r"^[A-Z]{2}$"), name="address_country_iso2"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Address {self.pk}"
+
+    def as_lines(self) -> list[str]:
+        lines = [
+            self.full_name,
+            self.line1,
+            self.line2,
+            f"{self.postcode} {self.city}",
+            self.country,
+        ]
+        return [line for line in lines if line.strip()]
+
+    def snapshot(self) -> str:
+        return "\n".join([*self.as_lines(), self.phone]).strip()
+
+
+class Checkout(TimeStampedModel):
+    """One payment for a whole cart: one Checkout, one Order per seller, one transfer_group."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for payment")
+        PAID = "paid", _("Paid")
+        FAILED = "failed", _("Payment failed")
+        EXPIRED = "expired", _("Expired")
+        REFUNDED = "refunded", _("Refunded")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    buyer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="checkouts"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    currency = models.CharField(max_length=3)
+    total = money_field()
+    gateway = models.CharField(max_length=20)
+    # The provider's id of the payment (Checkout Session / PaymentIntent / local id).
+    gateway_ref = models.CharField(max_length=255, blank=True, default="", db_index=True)
+    payment_intent_ref = models.CharField(max_length=255, blank=True, default="", db_index=True)
+    charge_ref = models.CharField(max_length=255, blank=True, default="")
+    shipping_address = EncryptedTextField()
+    expires_at = models.DateTimeField()
+    paid_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(total__gt=0), name="checkout_total_positive"),
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "paid", "failed", "expired", "refunded"]),
+                name="checkout_status_known",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Checkout {self.public_id}"
+
+    @property
+    def transfer_group(self) -> str:
+        return f"checkout_{self.public_id}"
+
+
+class OrderStatus(models.TextChoices):
+    PENDING_PAYMENT = "pending_payment", _("Waiting for payment")
+    PAID = "paid", _("Paid")
+    SHIPPED = "shipped", _("Shipped")
+    DELIVERED = "delivered", _("Delivered")
+    COMPLETED = "completed", _("Completed")
+    CANCELLED = "cancelled", _("Cancelled")
+    REFUNDED = "refunded", _("Refunded")
+    DISPUTED = "disputed", _("Disputed")
+
+
+class Order(TimeStampedModel):
+    """What one buyer bought from one seller within a checkout."""
+
+    Status = OrderStatus
+
+    checkout = models.ForeignKey(Checkout, on_delete=models.PROTECT, related_name="orders")
+    buyer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="purchases"
+    )
+    seller = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="sales"
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING_PAYMENT)
+    currency = models.CharField(max_length=3)
+    items_total = money_field()
+    shipping_total = money_field()
+    total = money_field()
+    platform_fee = money_field()
+    seller_amount = money_field()
+    carrier = models.CharField(max_length=60, blank=True, default="")
+    tracking_number = models.CharField(max_length=100, blank=True, default="")
+    paid_at = models.DateTimeField(null=True, blank=True)
+    shipped_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["buyer", "-created_at"], name="order_buyer_newest"),
+            models.Index(fields=["seller", "status", "-created_at"], name="order_seller_status"),
+            models.Index(fields=["status", "shipped_at"], name="order_status_shipped"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=OrderStatus.values), name="order_status_known"
+            ),
+            models.CheckConstraint(condition=~Q(buyer=F("seller")), name="order_not_own_item"),
+            models.CheckConstraint(
+                condition=Q(items_total__gt=0) & Q(shipping_total__gte=0) & Q(platform_fee__gte=0),
+                name="order_amounts_sane",
+            ),
+            # Within half a cent rather than "=": SQLite keeps decimals as floating point.
+            # PostgreSQL's numeric is exact, so there it is an equality to the cent.
+            models.CheckConstraint(
+                condition=Q(
+                    total__range=(
+                        F("items_total") + F("shipping_total") - HALF_CENT,
+                        F("items_total") + F("shipping_total") + HALF_CENT,
+                    )
+                ),
+                name="order_total_adds_up",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    seller_amount__range=(
+                        F("total") - F("platform_fee") - HALF_CENT,
+                        F("total") - F("platform_fee") + HALF_CENT,
+                    )
+                ),
+                name="order_seller_amount_adds_up",
+            ),
+            models.UniqueConstraint(
+                fields=["checkout", "seller"], name="order_one_per_seller_per_checkout"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Order {self.pk}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("orders:order_detail", kwargs={"pk": self.pk})
+
+
+class OrderItem(models.Model):
+    """A line of an order with the price as it was when bought."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
+    listing = models.ForeignKey(Listing, null=True, on_delete=models.SET_NULL, related_name="+")
+    title = models.CharField(max_length=80)
+    unit_price = models.DecimalField(max_digits=10, decimal_places=2)
+    shipping_price = models.DecimalField(max_digits=8, decimal_places=2)
+    quantity = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity__gte=1), name="orderitem_quantity_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(unit_price__gt=0) & Q(shipping_price__gte=0),
+                name="orderitem_prices_sane",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.title}"
+
+    @property
+    def line_total(self) -> Decimal:
+        return self.unit_price * self.quantity
+
+
+class OrderEvent(models.Model):
+    """The order's timeline: who did what, when."""
+
+    class Role(models.TextChoices):
+        BUYER = "buyer", _("Buyer")
+        SELLER = "seller", _("Seller")
+        ADMIN = "admin", _("Admin")
+        SYSTEM = "system", _("Threadly")
+        GATEWAY = "gateway", _("Payment provider")
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    role = models.CharField(max_length=10, choices=Role.choices)
+    from_status = models.CharField(max_length=20, blank=True, default="")
+    to_status = models.CharField(max_length=20)
+    note = models.CharField(max_length=255, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}: {self.from_status} → {self.to_status}"
+
+
+class Reservation(TimeStampedModel):
+    """Units of a listing held for a checkout until it is paid or expires."""
+
+    class Status(models.TextChoices):
+        HELD = "held", _("Held")
+        CONVERTED = "converted", _("Sold")
+        RELEASED = "released", _("Released")
+
+    checkout = models.ForeignKey(Checkout, on_delete=models.CASCADE, related_name="reservations")
+    listing = models.ForeignKey(Listing, on_delete=models.CASCADE, related_name="+")
+    quantity = models.PositiveIntegerField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.HELD)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "expires_at"], name="reservation_expiry")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity__gte=1), name="reservation_quantity_positive"
+            ),
+            models.UniqueConstraint(
+                fields=["checkout", "listing"], name="reservation_once_per_checkout"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.listing_id} for {self.checkout_id}"
+
+
+class SellerPaymentAccount(TimeStampedModel):
+    """A seller's connected account at the payment provider and whether it can be paid."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="payment_account"
+    )
+    stripe_account_id = models.CharField(max_length=255, unique=True)
+    details_submitted = models.BooleanField(default=False)
+    charges_enabled = models.BooleanField(default=False)
+    payouts_enabled = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return self.stripe_account_id
+
+    @property
+    def is_ready(self) -> bool:
+        return self.details_submitted and self.payouts_enabled
+
+
+class PaymentEvent(models.Model):
+    """A webhook event we applied, kept so a replay is a no-op."""
+
+    event_id = models.CharField(max_length=255, unique=True)
+    event_type = models.CharField(max_length=100)
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.event_id}"
+
+
+class Payout(TimeStampedModel):
+    """The seller's share of a completed order sent to them (a Stripe transfer)."""
+
+    class Status(models.TextChoices):
+        PAID = "paid", _("Paid out")
+        REVERSED = "reversed", _("Reversed")
+
+    order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="payout")
+    amount = money_field()
+    currency = models.CharField(max_length=3)
+    gateway_ref = models.CharField(max_length=255, blank=True, default="")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PAID)
+    reversal_ref = models.CharField(max_length=255, blank=True, default="")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gte=0), name="payout_amount_not_negative")
+        ]
+
+    def __str__(self) -> str:
+        return f"Payout {self.amount} {self.currency} for order {self.order_id}"
+
+
+class Refund(TimeStampedModel):
+    """Money given back to the buyer for one order, confirmed by the gateway."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")
+    amount = money_field()
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    gateway_ref = models.CharField(max_length=255, blank=True, default="")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.CharField(max_length=255, blank=True, default="")
+    # A cancellation before shipping ends "cancelled" (stock returned); otherwise "refunded".
+    cancels_order = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive"),
+            models.UniqueConstraint(
+                fields=["order"], condition=Q(status="pending"), name="refund_one_pending_per_order"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Refund {self.amount} {self.currency} for order {self.order_id}"

@@ -1,0 +1,101 @@
+"""The payment gateway interface: only the operations Threadly uses, with our own dataclasses."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class PaymentRequestLine:
+    title: str
+    amount: Decimal  # per unit
+    quantity: int
+
+
+@dataclass(frozen=True)
+class PaymentRequest:
+    """Everything a gateway needs to take one payment for a checkout."""
+
+    checkout_id: str  # Checkout.public_id as text
+    buyer_email: str
+    currency: str
+    total: Decimal
+    transfer_group: str
+    lines: tuple[PaymentRequestLine, ...]
+    success_url: str  # may contain {CHECKOUT_SESSION_ID}
+    cancel_url: str
+
+
+@dataclass(frozen=True)
+class PaymentSession:
+    ref: str
+    redirect_url: str
+
+
+@dataclass(frozen=True)
+class PaymentStatus:
+    ref: str
+    paid: bool
+    payment_intent_ref: str = ""
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    ref: str
+    succeeded: bool
+
+
+@dataclass(frozen=True)
+class TransferResult:
+    ref: str
+
+
+@dataclass(frozen=True)
+class SellerAccountStatus:
+    account_id: str
+    details_submitted: bool
+    charges_enabled: bool
+    payouts_enabled: bool
+
+
+class PaymentGateway(Protocol):
+    name: str
+    # True when sellers must finish onboarding before their listings can be bought.
+    requires_onboarding: bool
+
+    def start_payment(self, request: PaymentRequest) -> PaymentSession: ...
+
+    def fetch_payment(self, *, ref: str) -> PaymentStatus: ...
+
+    def refund(
+        self,
+        *,
+        payment_intent_ref: str,
+        amount: Decimal,
+        currency: str,
+        idempotency_key: str,
+        metadata: dict[str, str],
+    ) -> RefundResult: ...
+
+    def transfer(
+        self,
+        *,
+        destination: str,
+        amount: Decimal,
+        currency: str,
+        transfer_group: str,
+        idempotency_key: str,
+        metadata: dict[str, str],
+    ) -> TransferResult: ...
+
+    def reverse_transfer(
+        self, *, transfer_ref: str, amount: Decimal, idempotency_key: str
+    ) -> TransferResult: ...
+
+    def create_seller_account(self, *, user_id: int, email: str, idempotency_key: str) -> str: ...
+
+    def create_onboarding_link(
+        self, *, account_id: str, refresh_url: str, return_url: str
+    ) -> str: ...
+
+    def fetch_seller_account(self, *, account_id: str) -> SellerAccountStatus: ...

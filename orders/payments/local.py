@@ -1,0 +1,69 @@
+"""The local gateway, the default with no keys: no money moves.
+
+The buyer is sent to a clearly labelled "Test payment" page (orders:test_payment) where a
+developer approves or declines; that page calls the same services the Stripe webhook calls.
+Refunds and transfers succeed at once and are recorded in `LocalGateway.log` for tests.
+"""
+
+import threading
+from decimal import Decimal
+
+from django.urls import reverse
+
+from orders.payments.base import (
+    PaymentRequest,
+    PaymentSession,
+    PaymentStatus,
+    RefundResult,
+    SellerAccountStatus,
+    TransferResult,
+)
+
+
+class LocalGateway:
+    name = "local"
+    requires_onboarding = False
+    log: list[dict] = []
+    _lock = threading.Lock()
+
+    def _record(self, **entry) -> None:
+        with self._lock:
+            self.log.append(entry)
+
+    def start_payment(self, request: PaymentRequest) -> PaymentSession:
+        ref = f"local_{request.checkout_id}"
+        self._record(op="payment", ref=ref, total=request.total, currency=request.currency)
+        url = reverse("orders:test_payment", kwargs={"public_id": request.checkout_id})
+        return PaymentSession(ref=ref, redirect_url=url)
+
+    def fetch_payment(self, *, ref: str) -> PaymentStatus:
+        # The local payment is only ever confirmed by the test payment page.
+        return PaymentStatus(ref=ref, paid=False)
+
+    def refund(self, *, payment_intent_ref, amount, currency, idempotency_key, metadata):
+        self._record(op="refund", amount=amount, currency=currency, key=idempotency_key)
+        return RefundResult(ref=f"local_re_{idempotency_key}", succeeded=True)
+
+    def transfer(self, *, destination, amount, currency, transfer_group, idempotency_key, metadata):
+        self._record(
+            op="transfer",
+            destination=destination,
+            amount=amount,
+            currency=currency,
+            transfer_group=transfer_group,
+            key=idempotency_key,
+        )
+        return TransferResult(ref=f"local_tr_{idempotency_key}")
+
+    def reverse_transfer(self, *, transfer_ref: str, amount: Decimal, idempotency_key: str):
+        self._record(op="reversal", transfer=transfer_ref, amount=amount, key=idempotency_key)
+        return TransferResult(ref=f"local_trr_{idempotency_key}")
+
+    def create_seller_account(self, *, user_id: int, email: str, idempotency_key: str) -> str:
+        return f"local_acct_{user_id}"
+
+    def create_onboarding_link(self, *, account_id: str, refresh_url: str, return_url: str) -> str:
+        return return_url
+
+    def fetch_seller_account(self, *, account_id: str) -> SellerAccountStatus:
+        return SellerAccountStatus(account_id, True, True, True)

@@ -1,0 +1,44 @@
+import pytest
+
+from orders.payments.local import LocalGateway
+from orders.tests.factories import AddressFactory, ListingFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _clean_local_gateway():
+    LocalGateway.log.clear()
+    yield
+    LocalGateway.log.clear()
+
+
+@pytest.fixture
+def buyer(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def address(buyer):
+    return AddressFactory(user=buyer)
+
+
+@pytest.fixture
+def stranger(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def two_seller_cart(buyer):
+    """A buyer's cart with 2 items from seller A and 1 from seller B."""
+    from orders.services.cart import cart_add_item
+
+    a1 = ListingFactory(price="20.00", shipping_price="4.50")
+    a2 = ListingFactory(seller=a1.seller, price="15.55", shipping_price="0.00")
+    b1 = ListingFactory(price="33.33", shipping_price="3.00")
+    for listing in (a1, a2, b1):
+        cart_add_item(user=buyer, session={}, listing_id=listing.pk)
+    return a1, a2, b1
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

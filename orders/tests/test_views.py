@@ -1,0 +1,197 @@
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from orders.models import Address, Order, Payout
+from orders.payments.local import LocalGateway
+from orders.tests.factories import ListingFactory, UserFactory
+from orders.tests.helpers import paid_order, start_checkout
+
+pytestmark = pytest.mark.django_db
+
+ADDRESS = {
+    "address_mode": "new",
+    "full_name": "Ada Lovelace",
+    "line1": "12 Analytical Row",
+    "line2": "",
+    "city": "London",
+    "postcode": "N1 9GU",
+    "country": "GB",
+    "phone": "+44 20 7946 0000",
+}
+
+
+def test_done_means_two_sellers_full_flow_local_gateway(client, django_capture_on_commit_callbacks):
+    """Cart from two sellers -> checkout -> approve test payment -> two orders -> ship ->
+    confirm -> each seller paid their share minus 5%, only after confirmation."""
+    buyer = UserFactory()
+    a = ListingFactory(price=Decimal("40.00"), shipping_price=Decimal("5.00"))
+    b = ListingFactory(price=Decimal("12.50"), shipping_price=Decimal("2.00"))
+    client.force_login(buyer)
+    for listing in (a, b):
+        client.post(reverse("orders:cart_add", args=[listing.pk]))
+    response = client.post(reverse("orders:checkout"), ADDRESS)
+    assert response.status_code == 302
+    assert "test-payment" in response["Location"]
+    page = client.get(response["Location"])
+    assert "Test payment" in page.text
+    assert "no real money" in page.text
+    with django_capture_on_commit_callbacks(execute=True):
+        done = client.post(response["Location"], {"decision": "approve"}, follow=True)
+    assert done.status_code == 200
+    orders = list(Order.objects.filter(buyer=buyer).order_by("pk"))
+    assert [o.status for o in orders] == ["paid", "paid"]
+    assert not Payout.objects.exists()
+    for order in orders:
+        client.force_login(order.seller)
+        sales = client.get(reverse("orders:sales_list"))
+        assert f"Order #{order.pk}" in sales.text
+        client.post(
+            reverse("orders:order_ship", args=[order.pk]),
+            {"carrier": "Royal Mail", "tracking_number": f"RM{order.pk}"},
+        )
+        assert not Payout.objects.filter(order=order).exists()
+        client.force_login(buyer)
+        client.post(reverse("orders:order_confirm_delivery", args=[order.pk]))
+        order.refresh_from_db()
+        assert order.status == "completed"
+        assert order.payout.amount == order.items_total + order.shipping_total - order.platform_fee
+    amounts = sorted(e["amount"] for e in LocalGateway.log if e["op"] == "transfer")
+    assert amounts == [Decimal("13.87"), Decimal("43.00")]  # 12.50+2-0.63 (0.625 half-up), 40+5-2
+
+
+def test_checkout_form_shows_validation_messages(client, buyer):
+    """Missing and malformed address fields get clear messages; nothing is reserved."""
+    listing = ListingFactory()
+    client.force_login(buyer)
+    client.post(reverse("orders:cart_add", args=[listing.pk]))
+    response = client.post(reverse("orders:checkout"), {**ADDRESS, "city": "", "phone": "abc"})
+    assert response.status_code == 200
+    assert "This field is required" in response.text
+    assert "Enter a phone number" in response.text
+    assert not Address.objects.exists()
+
+
+def test_checkout_with_saved_address(client, buyer, address):
+    """A saved address can be chosen instead of typing a new one."""
+    client.force_login(buyer)
+    client.post(reverse("orders:cart_add", args=[ListingFactory().pk]))
+    page = client.get(reverse("orders:checkout"))
+    assert "Analytical Row" in page.text
+    response = client.post(
+        reverse("orders:checkout"), {"address_mode": "saved", "address": address.pk}
+    )
+    assert response.status_code == 302
+    assert "Analytical Row" in buyer.checkouts.get().shipping_address
+
+
+def test_checkout_cannot_use_another_users_address(client, buyer, address, stranger):
+    """Posting someone else's address id is rejected."""
+    client.force_login(stranger)
+    client.post(reverse("orders:cart_add", args=[ListingFactory().pk]))
+    client.post(reverse("orders:checkout"), {"address_mode": "saved", "address": address.pk})
+    assert not stranger.checkouts.exists()
+
+
+def test_checkout_requires_login(client):
+    """Anonymous shoppers are sent to log in before checkout."""
+    response = client.get(reverse("orders:checkout"))
+    assert response.status_code == 302
+    assert "login" in response["Location"]
+
+
+def test_test_payment_decline_releases(client, buyer):
+    """Declining the test payment cancels the order and frees the item."""
+    listing = ListingFactory()
+    checkout = start_checkout(buyer, [listing])
+    client.force_login(buyer)
+    client.post(reverse("orders:test_payment", args=[checkout.public_id]), {"decision": "decline"})
+    listing.refresh_from_db()
+    assert listing.status == "active"
+    assert checkout.orders.get().status == "cancelled"
+
+
+def test_order_pages_for_buyer_and_seller(client, django_assert_max_num_queries):
+    """Buyer sees the order in their list with timeline; seller sees fee and share."""
+    order = paid_order()
+    client.force_login(order.buyer)
+    with django_assert_max_num_queries(12):
+        listing = client.get(reverse("orders:order_list"))
+    assert f"Order #{order.pk}" in listing.text
+    detail = client.get(reverse("orders:order_detail", args=[order.pk]))
+    assert "Timeline" in detail.text
+    assert "Payment received" in detail.text
+    assert "You receive" not in detail.text
+    client.force_login(order.seller)
+    detail = client.get(reverse("orders:order_detail", args=[order.pk]))
+    assert "You receive" in detail.text
+    assert str(order.seller_amount) in detail.text
+
+
+def test_sales_filter_by_state(client):
+    """The sales list filters by state."""
+    order = paid_order()
+    client.force_login(order.seller)
+    assert f"Order #{order.pk}" in client.get(reverse("orders:sales_list") + "?status=paid").text
+    assert (
+        f"Order #{order.pk}"
+        not in client.get(reverse("orders:sales_list") + "?status=shipped").text
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "method", "data"),
+    [
+        ("orders:order_detail", "get", None),
+        ("orders:order_ship", "post", {"carrier": "DHL", "tracking_number": "1"}),
+        ("orders:order_refund", "post", {"reason": "x"}),
+        ("orders:order_cancel", "post", {}),
+        ("orders:order_confirm_delivery", "post", {}),
+    ],
+)
+def test_order_views_404_for_other_users(client, name, method, data):
+    """Another user gets 404 on every order view and the order doesn't change."""
+    order = paid_order()
+    client.force_login(UserFactory())
+    response = getattr(client, method)(reverse(name, args=[order.pk]), data)
+    assert response.status_code == 404
+    order.refresh_from_db()
+    assert order.status == "paid"
+    assert order.events.count() == 2
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "orders:test_payment",
+        "orders:checkout_done",
+        "orders:checkout_return",
+        "orders:checkout_cancel",
+    ],
+)
+def test_checkout_views_404_for_other_users(client, buyer, name):
+    """Another user can't see or drive someone else's checkout."""
+    checkout = start_checkout(buyer, [ListingFactory()])
+    client.force_login(UserFactory())
+    assert client.get(reverse(name, args=[checkout.public_id])).status_code == 404
+    assert (
+        client.post(reverse(name, args=[checkout.public_id]), {"decision": "approve"}).status_code
+        == 404
+    )
+    checkout.refresh_from_db()
+    assert checkout.status == "pending"
+
+
+def test_lists_show_only_own_orders(client):
+    """Order and sales lists never show other people's orders."""
+    order = paid_order()
+    client.force_login(UserFactory())
+    assert f"Order #{order.pk}" not in client.get(reverse("orders:order_list")).text
+    assert f"Order #{order.pk}" not in client.get(reverse("orders:sales_list")).text
+
+
+def test_seller_payments_page_local_mode(client):
+    """Without Stripe the payouts page says no account is needed."""
+    client.force_login(UserFactory())
+    assert "test mode" in client.get(reverse("orders:seller_payments")).text

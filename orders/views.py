@@ -1,0 +1,325 @@
+"""Thin views for cart, checkout, orders and sales: parse input, call a service, render."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from orders import selectors
+from orders.exceptions import OrdersError
+from orders.forms import (
+    AddressForm,
+    AddToCartForm,
+    CheckoutForm,
+    QuantityForm,
+    RefundForm,
+    SalesFilterForm,
+    ShipForm,
+)
+from orders.models import Checkout, Order
+from orders.payments import get_gateway
+from orders.services import cart as cart_services
+from orders.services import checkout as checkout_services
+from orders.services import sellers as seller_services
+from orders.services import transitions
+
+
+def _back(request: HttpRequest, default: str) -> str:
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    target = request.POST.get("next") or ""
+    if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return target
+    return default
+
+
+# --- Cart -------------------------------------------------------------------------------------
+def cart(request: HttpRequest) -> HttpResponse:
+    groups = selectors.cart_groups(user=request.user, session=request.session)
+    total = sum((group.subtotal for group in groups), 0)
+    can_checkout = bool(groups) and all(line.available for g in groups for line in g.lines)
+    return render(
+        request,
+        "orders/cart.html",
+        {
+            "groups": groups,
+            "total": total,
+            "can_checkout": can_checkout,
+        },
+    )
+
+
+@require_POST
+def cart_add(request: HttpRequest, pk: int) -> HttpResponse:
+    form = AddToCartForm(request.POST)
+    quantity = (form.cleaned_data.get("quantity") or 1) if form.is_valid() else 1
+    try:
+        cart_services.cart_add_item(
+            user=request.user, session=request.session, listing_id=pk, quantity=quantity
+        )
+        messages.success(request, "Added to your cart.")
+    except OrdersError as exc:
+        messages.error(request, exc.message)
+        return redirect(_back(request, reverse("orders:cart")))
+    return redirect("orders:cart")
+
+
+@require_POST
+def cart_update(request: HttpRequest, pk: int) -> HttpResponse:
+    form = QuantityForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose a quantity between 0 and 999.")
+        return redirect("orders:cart")
+    try:
+        cart_services.cart_set_quantity(
+            user=request.user,
+            session=request.session,
+            listing_id=pk,
+            quantity=form.cleaned_data["quantity"],
+        )
+    except OrdersError as exc:
+        messages.error(request, exc.message)
+    return redirect("orders:cart")
+
+
+@require_POST
+def cart_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    cart_services.cart_remove_item(user=request.user, session=request.session, listing_id=pk)
+    messages.success(request, "Removed from your cart.")
+    return redirect("orders:cart")
+
+
+# --- Checkout ---------------------------------------------------------------------------------
+@login_required
+def checkout(request: HttpRequest) -> HttpResponse:
+    groups = selectors.cart_groups(user=request.user, session=request.session)
+    if not groups:
+        messages.info(request, "Your cart is empty.")
+        return redirect("orders:cart")
+    choose = CheckoutForm(request.POST or None, user=request.user)
+    new_address = AddressForm(request.POST if request.POST.get("address_mode") == "new" else None)
+    has_saved = choose.fields["address"].queryset.exists()
+    if request.method == "POST":
+        address = None
+        if request.POST.get("address_mode") == "new" or not has_saved:
+            if new_address.is_bound and new_address.is_valid():
+                address = checkout_services.address_create(
+                    user=request.user, **new_address.cleaned_data
+                )
+        elif choose.is_valid() and choose.cleaned_data["address"]:
+            address = choose.cleaned_data["address"]
+        else:
+            choose.add_error("address", "Choose an address or enter a new one.")
+        if address is not None:
+            try:
+                chk = checkout_services.checkout_reserve(buyer=request.user, address=address)
+                return_url = request.build_absolute_uri(
+                    reverse("orders:checkout_return", kwargs={"public_id": chk.public_id})
+                )
+                cancel_url = request.build_absolute_uri(
+                    reverse("orders:checkout_cancel", kwargs={"public_id": chk.public_id})
+                )
+                url = checkout_services.checkout_start_payment(
+                    checkout=chk,
+                    success_url=return_url + "?session_id={CHECKOUT_SESSION_ID}",
+                    cancel_url=cancel_url,
+                )
+                return redirect(url)
+            except OrdersError as exc:
+                messages.error(request, exc.message)
+                return redirect("orders:cart")
+    total = sum((group.subtotal for group in groups), 0)
+    return render(
+        request,
+        "orders/checkout.html",
+        {
+            "groups": groups,
+            "total": total,
+            "choose": choose,
+            "new_address": new_address,
+            "has_saved": has_saved,
+            "new_mode": request.POST.get("address_mode") == "new" or not has_saved,
+        },
+    )
+
+
+@login_required
+def test_payment(request: HttpRequest, public_id) -> HttpResponse:
+    chk = selectors.access_checkout(user=request.user, public_id=public_id)
+    if chk.gateway != "local":
+        raise Http404("Not a test payment.")
+    if request.method == "POST":
+        approve = request.POST.get("decision") == "approve"
+        chk = checkout_services.checkout_test_payment_decide(
+            checkout=chk, actor=request.user, approve=approve
+        )
+        if chk.status == Checkout.Status.PAID:
+            return redirect("orders:checkout_done", public_id=chk.public_id)
+        messages.error(request, "The test payment was declined; nothing was charged.")
+        return redirect("orders:cart")
+    return render(request, "orders/test_payment.html", {"checkout": chk})
+
+
+@login_required
+def checkout_return(request: HttpRequest, public_id) -> HttpResponse:
+    chk = selectors.access_checkout(user=request.user, public_id=public_id)
+    try:
+        checkout_services.checkout_confirm_return(checkout=chk)
+    except OrdersError as exc:
+        messages.warning(request, exc.message)
+    return redirect("orders:checkout_done", public_id=public_id)
+
+
+@login_required
+def checkout_cancel(request: HttpRequest, public_id) -> HttpResponse:
+    chk = selectors.access_checkout(user=request.user, public_id=public_id)
+    if request.method == "POST":
+        checkout_services.checkout_mark_failed(
+            checkout_id=chk.pk, actor=request.user, role="buyer", note="Payment cancelled"
+        )
+        messages.info(request, "Payment cancelled; your items were released.")
+        return redirect("orders:cart")
+    return render(request, "orders/checkout_cancel.html", {"checkout": chk})
+
+
+@login_required
+def checkout_done(request: HttpRequest, public_id) -> HttpResponse:
+    chk = selectors.access_checkout(user=request.user, public_id=public_id)
+    return render(request, "orders/checkout_done.html", {"checkout": chk})
+
+
+# --- Orders (buyer) ---------------------------------------------------------------------------
+@login_required
+def order_list(request: HttpRequest) -> HttpResponse:
+    orders = selectors.orders_for_buyer(user=request.user)
+    return render(request, "orders/order_list.html", {"orders": orders})
+
+
+@login_required
+def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    order = selectors.access_order(user=request.user, order_id=pk)
+    is_seller = order.seller_id == request.user.pk
+    return render(
+        request,
+        "orders/order_detail.html",
+        {
+            "order": order,
+            "is_buyer": order.buyer_id == request.user.pk,
+            "is_seller": is_seller,
+            "ship_form": ShipForm(),
+            "refund_form": RefundForm(),
+            "S": Order.Status,
+        },
+    )
+
+
+def _order_action(request: HttpRequest, pk: int, action, success: str) -> HttpResponse:
+    selectors.access_order(user=request.user, order_id=pk)  # 404 for strangers
+    try:
+        action()
+        messages.success(request, success)
+    except OrdersError as exc:
+        messages.error(request, exc.message)
+    return redirect("orders:order_detail", pk=pk)
+
+
+@login_required
+@require_POST
+def order_confirm_delivery(request: HttpRequest, pk: int) -> HttpResponse:
+    return _order_action(
+        request,
+        pk,
+        lambda: transitions.order_confirm_delivery(order_id=pk, actor=request.user),
+        "Thanks! Delivery confirmed and the seller is being paid.",
+    )
+
+
+@login_required
+@require_POST
+def order_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    return _order_action(
+        request,
+        pk,
+        lambda: transitions.order_cancel(order_id=pk, actor=request.user),
+        "The order was cancelled.",
+    )
+
+
+# --- Sales (seller) ---------------------------------------------------------------------------
+@login_required
+def sales_list(request: HttpRequest) -> HttpResponse:
+    form = SalesFilterForm(request.GET or None)
+    status = form.cleaned_data["status"] if form.is_valid() else None
+    orders = selectors.sales_for_seller(user=request.user, status=status or None)
+    return render(request, "orders/sales_list.html", {"orders": orders, "filter_form": form})
+
+
+@login_required
+@require_POST
+def order_ship(request: HttpRequest, pk: int) -> HttpResponse:
+    form = ShipForm(request.POST)
+    if not form.is_valid():
+        selectors.access_order(user=request.user, order_id=pk)
+        messages.error(request, "Enter the carrier and the tracking number.")
+        return redirect("orders:order_detail", pk=pk)
+    return _order_action(
+        request,
+        pk,
+        lambda: transitions.order_mark_shipped(
+            order_id=pk, actor=request.user, **form.cleaned_data
+        ),
+        "Marked as shipped; the buyer has been told.",
+    )
+
+
+@login_required
+@require_POST
+def order_refund(request: HttpRequest, pk: int) -> HttpResponse:
+    form = RefundForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    return _order_action(
+        request,
+        pk,
+        lambda: transitions.order_refund(order_id=pk, actor=request.user, reason=reason),
+        "Refund requested; the order changes once the payment provider confirms.",
+    )
+
+
+# --- Seller payouts (Stripe Connect onboarding) -------------------------------------------
+@login_required
+def seller_payments(request: HttpRequest) -> HttpResponse:
+    gateway = get_gateway()
+    account = (
+        getattr(request.user, "payment_account", None) if gateway.requires_onboarding else None
+    )
+    if request.method == "POST" and gateway.requires_onboarding:
+        try:
+            url = seller_services.seller_onboarding_start(
+                user=request.user,
+                refresh_url=request.build_absolute_uri(reverse("orders:seller_payments")),
+                return_url=request.build_absolute_uri(reverse("orders:seller_payments_return")),
+            )
+            return redirect(url)
+        except OrdersError as exc:
+            messages.error(request, exc.message)
+    return render(
+        request,
+        "orders/seller_payments.html",
+        {
+            "stripe_on": gateway.requires_onboarding,
+            "account": account,
+            "fee_percentage": settings.PLATFORM_FEE_PERCENTAGE,
+        },
+    )
+
+
+@login_required
+def seller_payments_return(request: HttpRequest) -> HttpResponse:
+    try:
+        seller_services.seller_onboarding_refresh(user=request.user)
+    except OrdersError as exc:
+        messages.error(request, exc.message)
+    return redirect("orders:seller_payments")
