@@ -47,6 +47,7 @@ class ListingCondition(models.TextChoices):
     GOOD = "good", _("Good")
     FAIR = "fair", _("Fair")
 
+
 class ListingStatus(models.TextChoices):
     DRAFT = "draft", _("Draft")
     ACTIVE = "active", _("Active")
@@ -193,6 +194,26 @@ class ListingImage(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"Image {self.position} of {self.listing_id}"
+
+    @property
+    def url(self) -> str:
+        return self.image.url if self.image else ""
+
+    @property
+    def srcset(self) -> str:
+        """`srcset` for <img>: every stored rendition plus the main image, by width."""
+        storage = self.image.storage
+        parts = [f"{storage.url(v['name'])} {v['width']}w" for v in self.variants or []]
+        if self.image:
+            parts.append(f"{self.image.url} {self.width}w")
+        return ", ".join(parts)
+
+    @property
+    def thumb_url(self) -> str:
+        """The smallest rendition (or the main image when it is already small)."""
+        if self.variants:
+            return self.image.storage.url(self.variants[0]["name"])
+        return self.url
 
 
 class Favourite(models.Model):

@@ -1,11 +1,43 @@
 """Read-side queries of the marketplace. Each returns rows ready to render (no N+1)."""
 
+from dataclasses import dataclass
+from decimal import Decimal
+
 from django.core.cache import cache
+from django.db.models import Prefetch, Q, QuerySet
+from django.http import Http404
 from django.urls import reverse
 
-from marketplace.models import Category
+from accounts.models import User
+from marketplace.models import Category, Favourite, Listing, ListingImage
 
 CATEGORY_NAV_CACHE_KEY = "marketplace:category-nav:v1"
+CATEGORY_TREE_CACHE_KEY = "marketplace:category-tree:v1"
+
+VISIBLE_STATUSES = (Listing.Status.ACTIVE, Listing.Status.RESERVED, Listing.Status.SOLD)
+SORTS = {
+    "newest": ("-published_at", "-id"),
+    "price_asc": ("price", "-id"),
+    "price_desc": ("-price", "-id"),
+}
+
+
+@dataclass(frozen=True)
+class ListingFilters:
+    """What a shopper asked for on the browse page (already validated by BrowseForm).
+
+    The search backend (a later issue) receives the same dataclass, so it can replace
+    `listings_search` without touching views.
+    """
+
+    q: str = ""
+    category: Category | None = None
+    size: str = ""
+    brand: str = ""
+    condition: str = ""
+    min_price: Decimal | None = None
+    max_price: Decimal | None = None
+    sort: str = "newest"
 
 
 def category_nav() -> list[dict]:
@@ -18,3 +50,182 @@ def category_nav() -> list[dict]:
         ]
         cache.set(CATEGORY_NAV_CACHE_KEY, nav, 3600)
     return nav
+
+
+def category_tree() -> list[dict]:
+    """Every category as {"id", "parent_id", "name", "slug"} in display order, cached until a
+    category changes (one query when cold)."""
+    tree = cache.get(CATEGORY_TREE_CACHE_KEY)
+    if tree is None:
+        tree = list(Category.objects.values("id", "parent_id", "name", "slug"))
+        cache.set(CATEGORY_TREE_CACHE_KEY, tree, 3600)
+    return tree
+
+
+def category_choices() -> list[tuple[int, str]]:
+    """(id, "Women › Tops › T-shirts") for every category, depth first, for select boxes."""
+    tree = category_tree()
+    children: dict[int | None, list[dict]] = {}
+    for node in tree:
+        children.setdefault(node["parent_id"], []).append(node)
+    choices: list[tuple[int, str]] = []
+
+    def walk(parent_id: int | None, prefix: str) -> None:
+        for node in children.get(parent_id, []):
+            label = f"{prefix}{node['name']}"
+            choices.append((node["id"], label))
+            walk(node["id"], f"{label} › ")
+
+    walk(None, "")
+    return choices
+
+
+def category_slug_choices() -> list[tuple[str, str]]:
+    """(slug, "Women › Tops") for every category, depth first, for the browse filter."""
+    slugs = {node["id"]: node["slug"] for node in category_tree()}
+    return [(slugs[pk], label) for pk, label in category_choices()]
+
+
+def category_descendant_ids(category_id: int) -> list[int]:
+    """The category and every category below it."""
+    children: dict[int | None, list[int]] = {}
+    for node in category_tree():
+        children.setdefault(node["parent_id"], []).append(node["id"])
+    ids, stack = [], [category_id]
+    while stack:
+        current = stack.pop()
+        ids.append(current)
+        stack.extend(children.get(current, []))
+    return ids
+
+
+def category_get(*, slug: str) -> Category:
+    """The category with `slug` and its parent (for breadcrumbs); Http404 if none."""
+    category = Category.objects.select_related("parent").filter(slug=slug).first()
+    if category is None:
+        raise Http404("No such category.")
+    return category
+
+
+def _images_prefetch(lookup: str = "images") -> Prefetch:
+    return Prefetch(lookup, queryset=ListingImage.objects.order_by("position", "id"))
+
+
+def _with_card_data(listings: QuerySet[Listing]) -> QuerySet[Listing]:
+    return listings.select_related("category", "seller__profile").prefetch_related(
+        _images_prefetch()
+    )
+
+
+def listings_new_in(*, limit: int = 12) -> QuerySet[Listing]:
+    """The latest listings for sale, newest first, ready for cards."""
+    return _with_card_data(Listing.objects.for_sale().order_by("-published_at", "-id"))[:limit]
+
+
+def listings_search(*, filters: ListingFilters) -> QuerySet[Listing]:
+    """Listings for sale matching `filters`, sorted, ready for cards.
+
+    `q` is a simple case-insensitive match on title, brand and description for now.
+    """
+    listings = Listing.objects.for_sale()
+    if filters.q:
+        listings = listings.filter(
+            Q(title__icontains=filters.q)
+            | Q(brand__icontains=filters.q)
+            | Q(description__icontains=filters.q)
+        )
+    if filters.category is not None:
+        listings = listings.filter(category_id__in=category_descendant_ids(filters.category.pk))
+    if filters.size:
+        listings = listings.filter(size__iexact=filters.size)
+    if filters.brand:
+        listings = listings.filter(brand__iexact=filters.brand)
+    if filters.condition:
+        listings = listings.filter(condition=filters.condition)
+    if filters.min_price is not None:
+        listings = listings.filter(price__gte=filters.min_price)
+    if filters.max_price is not None:
+        listings = listings.filter(price__lte=filters.max_price)
+    return _with_card_data(listings.order_by(*SORTS.get(filters.sort, SORTS["newest"])))
+
+
+def listing_for_detail(*, listing_id: int, viewer: User | None) -> Listing:
+    """A listing with seller, profile, category (+ parent) and photos.
+
+    Anyone sees visible listings; the seller (and staff) also see their drafts, removed,
+    hidden and deleted ones. Everyone else gets Http404.
+    """
+    listing = (
+        Listing.objects.select_related("seller__profile", "category__parent")
+        .prefetch_related(_images_prefetch())
+        .filter(pk=listing_id)
+        .first()
+    )
+    if listing is None:
+        raise Http404("No such listing.")
+    is_owner = (
+        viewer is not None
+        and viewer.is_authenticated
+        and (viewer.pk == listing.seller_id or viewer.is_staff)
+    )
+    if not is_owner and not _is_visible(listing):
+        raise Http404("No such listing.")
+    return listing
+
+
+def _is_visible(listing: Listing) -> bool:
+    """Listing.objects.visible() for one loaded row (seller already joined)."""
+    return (
+        listing.deleted_at is None
+        and not listing.is_hidden
+        and not listing.seller.is_banned
+        and listing.seller.is_active
+        and listing.status in VISIBLE_STATUSES
+    )
+
+
+def seller_active_listing_count(*, seller: User) -> int:
+    return Listing.objects.for_sale().filter(seller=seller).count()
+
+
+def seller_get(*, username: str) -> User:
+    """An active, not banned member (with profile) by their handle; Http404 otherwise."""
+    user = (
+        User.objects.select_related("profile")
+        .filter(username__iexact=username, is_active=True, is_banned=False)
+        .first()
+    )
+    if user is None:
+        raise Http404("No such member.")
+    return user
+
+
+def seller_listings(*, seller: User) -> QuerySet[Listing]:
+    """What a shop shows: the seller's visible listings, items for sale first, newest first."""
+    return _with_card_data(
+        Listing.objects.visible().filter(seller=seller).order_by("status", "-published_at", "-id")
+    )
+
+
+def my_listings(*, seller: User) -> QuerySet[Listing]:
+    """Every non-deleted listing of `seller`, in any state, newest change first."""
+    return (
+        Listing.objects.not_deleted()
+        .filter(seller=seller)
+        .select_related("category")
+        .prefetch_related(_images_prefetch())
+        .order_by("-updated_at", "-id")
+    )
+
+
+def favourites_of(*, user: User) -> QuerySet[Listing]:
+    """Listings `user` saved that are still visible, most recently saved first."""
+    return _with_card_data(
+        Listing.objects.visible().filter(favourites__user=user).order_by("-favourites__created_at")
+    )
+
+
+def is_favourited(*, user: User, listing_id: int) -> bool:
+    if not user.is_authenticated:
+        return False
+    return Favourite.objects.filter(user=user, listing_id=listing_id).exists()

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from marketplace import views
 
@@ -9,5 +9,25 @@ urlpatterns = [
     path("c/<slug:slug>/", views.category, name="category"),
     path("items/new/", views.listing_create, name="listing_create"),
     path("items/<int:pk>-<slug:slug>/", views.listing_detail, name="listing"),
+    path("items/<int:pk>/edit/", views.listing_edit, name="listing_edit"),
+    path("items/<int:pk>/photos/add/", views.listing_images_add, name="listing_images_add"),
+    path(
+        "items/<int:pk>/photos/order/",
+        views.listing_images_reorder,
+        name="listing_images_reorder",
+    ),
+    path(
+        "items/<int:pk>/photos/<int:image_pk>/remove/",
+        views.listing_image_remove,
+        name="listing_image_remove",
+    ),
+    re_path(
+        r"^items/(?P<pk>[0-9]+)/(?P<action>publish|unpublish|mark_sold|delete)/$",
+        views.listing_action,
+        name="listing_action",
+    ),
+    path("items/<int:pk>/favourite/", views.favourite_toggle, name="favourite"),
     path("members/<str:username>/", views.seller, name="seller"),
+    path("my/listings/", views.my_listings, name="my_listings"),
+    path("saved/", views.favourites, name="favourites"),
 ]

@@ -1,9 +1,349 @@
-# Placeholder views: replaced by the catalog work (browse, detail, listing forms).
-from django.http import HttpResponse
+"""Catalog pages. Thin: parse input with a form, call a service or selectors, render."""
+
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Page, Paginator
+from django.db.models import F
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST, require_safe
+
+from marketplace import selectors, services
+from marketplace.exceptions import MarketplaceError
+from marketplace.forms import (
+    BrowseForm,
+    ImagesAddForm,
+    ImagesOrderForm,
+    ListingCreateForm,
+    ListingForm,
+)
+from marketplace.models import Listing, ListingImage
 
 
-def home(request):
-    return HttpResponse("Threadly")
+def _form_error(error: Exception) -> ValidationError | str:
+    return error if isinstance(error, ValidationError) else str(error)
 
 
-browse = category = listing_create = listing_detail = seller = home
+def _paginate(request: HttpRequest, items, per_page: int | None = None) -> Page:
+    """Page `?page=` of `items`; a bad number gives page 1, a number past the end the last."""
+    paginator = Paginator(items, per_page or settings.LISTINGS_PER_PAGE)
+    return paginator.get_page(request.GET.get("page"))
+
+
+def _query_without(request: HttpRequest, *names: str) -> str:
+    params = [(k, v) for k, v in request.GET.items() if k not in {*names, "page"} and v]
+    return f"?{urlencode(params)}" if params else "?"
+
+
+def _active_filter_chips(request: HttpRequest, form: BrowseForm) -> list[dict]:
+    """One removable chip per valid filter in use: label + the URL without it."""
+    data = getattr(form, "cleaned_data", {})
+    labels = {
+        "q": _("“%s”"),
+        "category": _("Category: %s"),
+        "size": _("Size: %s"),
+        "brand": _("Brand: %s"),
+        "condition": _("Condition: %s"),
+        "min_price": _("From %s"),
+        "max_price": _("Up to %s"),
+    }
+    chips = []
+    for name, label in labels.items():
+        value = data.get(name)
+        if value in (None, ""):
+            continue
+        shown = value
+        if name == "condition":
+            shown = Listing.Condition(value).label
+        elif name == "category" and form.category_obj is not None:
+            shown = form.category_obj.name
+        chips.append({"label": label % shown, "url": _query_without(request, name)})
+    return chips
+
+
+@require_safe
+def home(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "marketplace/home.html",
+        {
+            "new_in": selectors.listings_new_in(limit=12),
+            "categories": selectors.category_nav(),
+        },
+    )
+
+
+def _browse(request: HttpRequest, *, category=None) -> HttpResponse:
+    form = BrowseForm(request.GET or None, category=category)
+    if form.is_bound:
+        form.is_valid()  # invalid fields are listed in form.errors and ignored
+    filters = form.filters()
+    page = _paginate(request, selectors.listings_search(filters=filters))
+    context = {
+        "form": form,
+        "filters": filters,
+        "category": category,
+        "page": page,
+        "chips": _active_filter_chips(request, form),
+        "query_without_page": _query_without(request),
+        "sort_choices": form.fields["sort"].choices,
+    }
+    if request.htmx and not request.htmx.boosted:
+        response = render(request, "marketplace/browse.html#results", context)
+    else:
+        response = render(request, "marketplace/browse.html", context)
+    # The same URL answers with a fragment or a page: caches must keep them apart.
+    patch_vary_headers(response, ("HX-Request",))
+    return response
+
+
+@require_safe
+def browse(request: HttpRequest) -> HttpResponse:
+    return _browse(request)
+
+
+@require_safe
+def category(request: HttpRequest, slug: str) -> HttpResponse:
+    return _browse(request, category=selectors.category_get(slug=slug))
+
+
+@require_safe
+def listing_detail(request: HttpRequest, pk: int, slug: str) -> HttpResponse:
+    listing = selectors.listing_for_detail(listing_id=pk, viewer=request.user)
+    if slug != listing.slug:
+        return HttpResponseRedirect(listing.get_absolute_url(), status=301)
+    is_owner = request.user.is_authenticated and request.user.pk == listing.seller_id
+    if not is_owner:
+        # Cheap and race-free: one UPDATE, no read-modify-write.
+        Listing.objects.filter(pk=listing.pk).update(view_count=F("view_count") + 1)
+    images = list(listing.images.all())
+    return render(
+        request,
+        "marketplace/listing_detail.html",
+        {
+            "listing": listing,
+            "images": images,
+            "cover": images[0] if images else None,
+            "seller": listing.seller,
+            "seller_active_count": selectors.seller_active_listing_count(seller=listing.seller),
+            "is_owner": is_owner,
+            "is_favourited": selectors.is_favourited(user=request.user, listing_id=listing.pk),
+            "canonical_url": request.build_absolute_uri(listing.get_absolute_url()),
+        },
+    )
+
+
+@require_safe
+def seller(request: HttpRequest, username: str) -> HttpResponse:
+    member = selectors.seller_get(username=username)
+    return render(
+        request,
+        "marketplace/seller.html",
+        {
+            "member": member,
+            "page": _paginate(request, selectors.seller_listings(seller=member)),
+            "active_count": selectors.seller_active_listing_count(seller=member),
+        },
+    )
+
+
+@login_required
+def my_listings(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "marketplace/my_listings.html",
+        {"page": _paginate(request, selectors.my_listings(seller=request.user))},
+    )
+
+
+@login_required
+def favourites(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "marketplace/favourites.html",
+        {"page": _paginate(request, selectors.favourites_of(user=request.user))},
+    )
+
+
+@login_required
+def listing_create(request: HttpRequest) -> HttpResponse:
+    form = ListingCreateForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        publish = request.POST.get("action") != "draft"
+        try:
+            listing = services.listing_create(
+                seller=request.user,
+                images=form.cleaned_data["images"],
+                publish=publish,
+                **form.service_kwargs(),
+            )
+        except (MarketplaceError, ValidationError) as error:
+            form.add_error(None, _form_error(error))
+        else:
+            if publish:
+                messages.success(request, _("Your item is on sale."))
+                return redirect(listing.get_absolute_url())
+            messages.success(request, _("Saved as a draft."))
+            return redirect("marketplace:listing_edit", pk=listing.pk)
+    return render(request, "marketplace/listing_form.html", {"form": form, "listing": None})
+
+
+def _edit_context(listing: Listing, **forms) -> dict:
+    images = list(ListingImage.objects.filter(listing=listing).order_by("position", "id"))
+    order_form = forms.get("order_form") or ImagesOrderForm(images=images)
+    return {
+        "listing": listing,
+        "images": images,
+        "form": forms.get("form")
+        or ListingForm(
+            initial={
+                "title": listing.title,
+                "category": listing.category_id,
+                "description": listing.description,
+                "brand": listing.brand,
+                "size": listing.size,
+                "condition": listing.condition,
+                "colour": listing.colour,
+                "price": listing.price,
+                "shipping_price": listing.shipping_price,
+                "quantity": listing.quantity,
+            }
+        ),
+        "add_form": forms.get("add_form") or ImagesAddForm(existing=len(images)),
+        "order_form": order_form,
+        "photo_rows": list(zip(images, order_form, strict=False)),
+        "max_images": settings.LISTING_IMAGES_MAX,
+    }
+
+
+@login_required
+def listing_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    listing = services.access_listing_for_seller(user=request.user, listing_id=pk)
+    form = None
+    if request.method == "POST":
+        form = ListingForm(request.POST)
+        if form.is_valid():
+            try:
+                services.listing_update(
+                    user=request.user, listing_id=listing.pk, **form.service_kwargs()
+                )
+            except MarketplaceError as error:
+                form.add_error(None, str(error))
+            else:
+                messages.success(request, _("Your changes are saved."))
+                return redirect("marketplace:listing_edit", pk=listing.pk)
+    return render(request, "marketplace/listing_edit.html", _edit_context(listing, form=form))
+
+
+@login_required
+@require_POST
+def listing_images_add(request: HttpRequest, pk: int) -> HttpResponse:
+    listing = services.access_listing_for_seller(user=request.user, listing_id=pk)
+    existing = ListingImage.objects.filter(listing=listing).count()
+    add_form = ImagesAddForm(request.POST, request.FILES, existing=existing)
+    if add_form.is_valid():
+        try:
+            services.listing_images_add(
+                user=request.user, listing_id=listing.pk, images=add_form.cleaned_data["images"]
+            )
+        except (MarketplaceError, ValidationError) as error:
+            add_form.add_error(None, _form_error(error))
+        else:
+            messages.success(request, _("Photos added."))
+            return redirect("marketplace:listing_edit", pk=listing.pk)
+    context = _edit_context(listing, add_form=add_form)
+    return render(request, "marketplace/listing_edit.html", context, status=400)
+
+
+@login_required
+@require_POST
+def listing_images_reorder(request: HttpRequest, pk: int) -> HttpResponse:
+    listing = services.access_listing_for_seller(user=request.user, listing_id=pk)
+    images = list(ListingImage.objects.filter(listing=listing).order_by("position", "id"))
+    order_form = ImagesOrderForm(request.POST, images=images)
+    if order_form.is_valid():
+        try:
+            services.listing_images_reorder(
+                user=request.user, listing_id=listing.pk, image_ids=order_form.ordered_ids()
+            )
+        except MarketplaceError as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(request, _("Photo order saved."))
+        return redirect("marketplace:listing_edit", pk=listing.pk)
+    context = _edit_context(listing, order_form=order_form)
+    return render(request, "marketplace/listing_edit.html", context, status=400)
+
+
+@login_required
+@require_POST
+def listing_image_remove(request: HttpRequest, pk: int, image_pk: int) -> HttpResponse:
+    try:
+        services.listing_image_remove(user=request.user, listing_id=pk, image_id=image_pk)
+    except MarketplaceError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("Photo removed."))
+    return redirect("marketplace:listing_edit", pk=pk)
+
+
+LISTING_ACTIONS = {
+    "publish": (services.listing_publish, _("Your item is on sale.")),
+    "unpublish": (services.listing_unpublish, _("Your item is back in drafts.")),
+    "mark_sold": (services.listing_mark_sold, _("Marked as sold.")),
+    "delete": (services.listing_delete, _("Listing deleted.")),
+}
+
+
+def _safe_next(request: HttpRequest, default: str) -> str:
+    target = request.POST.get("next") or ""
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return default
+
+
+@login_required
+@require_POST
+def listing_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    """publish / unpublish / mark_sold / delete, from "My listings" or the edit page."""
+    service, done = LISTING_ACTIONS[action]
+    try:
+        service(user=request.user, listing_id=pk)
+    except MarketplaceError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, done)
+    return redirect(_safe_next(request, reverse("marketplace:my_listings")))
+
+
+@login_required
+@require_POST
+def favourite_toggle(request: HttpRequest, pk: int) -> HttpResponse:
+    """Save (favourite=1) or forget (favourite=0) a listing; htmx swaps the button."""
+    save = request.POST.get("favourite", "1") == "1"
+    try:
+        if save:
+            services.favourite_add(user=request.user, listing_id=pk)
+        else:
+            services.favourite_remove(user=request.user, listing_id=pk)
+    except MarketplaceError as error:
+        if request.htmx:
+            return HttpResponse(str(error), status=409)
+        messages.error(request, str(error))
+    if request.htmx:
+        return render(
+            request,
+            "marketplace/components.html#favourite_button",
+            {"listing_pk": pk, "is_favourited": save, "next_url": request.POST.get("next", "")},
+        )
+    return redirect(_safe_next(request, reverse("marketplace:favourites")))

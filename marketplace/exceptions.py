@@ -1,0 +1,27 @@
+"""Errors raised by marketplace services; their messages are safe to show to the member."""
+
+from django.http import Http404
+
+
+class MarketplaceError(Exception):
+    """Base class for catalog rule violations (the view shows the message)."""
+
+
+class ListingNotFound(Http404):
+    """The listing does not exist or is not the caller's to change (answered as a 404)."""
+
+
+class ListingStateError(MarketplaceError):
+    """The listing's status does not allow this change (e.g. unpublishing a sold item)."""
+
+
+class ListingNotPublishable(MarketplaceError):
+    """A listing misses something it needs to go on sale (e.g. a photo)."""
+
+
+class ListingImageError(MarketplaceError):
+    """Too many photos, removing the last photo of a listing for sale, a bad reorder."""
+
+
+class FavouriteError(MarketplaceError):
+    """The listing cannot be saved (not visible to the shopper)."""

@@ -1,0 +1,33 @@
+"""Writes for the catalog, split by sub-domain; import from here
+(`from marketplace.services import listing_publish`)."""
+
+from marketplace.services.favourites import favourite_add, favourite_remove
+from marketplace.services.images import (
+    listing_image_remove,
+    listing_images_add,
+    listing_images_reorder,
+)
+from marketplace.services.listings import (
+    access_listing_for_seller,
+    listing_create,
+    listing_delete,
+    listing_mark_sold,
+    listing_publish,
+    listing_unpublish,
+    listing_update,
+)
+
+__all__ = [
+    "access_listing_for_seller",
+    "favourite_add",
+    "favourite_remove",
+    "listing_create",
+    "listing_delete",
+    "listing_image_remove",
+    "listing_images_add",
+    "listing_images_reorder",
+    "listing_mark_sold",
+    "listing_publish",
+    "listing_unpublish",
+    "listing_update",
+]

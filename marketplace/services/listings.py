@@ -1,0 +1,226 @@
+"""Listings: create, edit and move through their life (draft -> active -> sold / deleted)."""
+
+from collections.abc import Sequence
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from marketplace.exceptions import ListingNotPublishable, ListingStateError
+from marketplace.models import Category, Listing, ListingImage
+from marketplace.services.access import access_listing_for_seller
+from marketplace.services.images import files_removed_on_error, images_process, images_store
+from ops import analytics
+from ops.audit import audit_log
+
+__all__ = [
+    "access_listing_for_seller",
+    "listing_create",
+    "listing_delete",
+    "listing_mark_sold",
+    "listing_publish",
+    "listing_unpublish",
+    "listing_update",
+]
+
+EDITABLE_STATUSES = (Listing.Status.DRAFT, Listing.Status.ACTIVE, Listing.Status.REMOVED)
+
+
+def _slug(title: str) -> str:
+    return slugify(title)[:90] or "item"
+
+
+def listing_create(
+    *,
+    seller: User,
+    title: str,
+    category: Category,
+    condition: str,
+    price: Decimal,
+    description: str = "",
+    brand: str = "",
+    size: str = "",
+    colour: str = "",
+    shipping_price: Decimal = Decimal("0.00"),
+    quantity: int = 1,
+    images: Sequence = (),
+    publish: bool = False,
+) -> Listing:
+    """Create a draft listing with its photos in one transaction; publish it if asked.
+
+    `images` are uploaded files or ProcessedImage (already validated by the form). The
+    currency is settings.CURRENCY. If anything fails, the files written so far are deleted.
+    Raises ListingImageError, ListingNotPublishable, ValidationError (unusable file).
+    """
+    processed = images_process(images)
+    with files_removed_on_error() as written, transaction.atomic():
+        listing = Listing.objects.create(
+            seller=seller,
+            title=title.strip(),
+            slug=_slug(title),
+            description=description.strip(),
+            category=category,
+            brand=brand.strip(),
+            size=size.strip(),
+            condition=condition,
+            colour=colour.strip(),
+            price=price,
+            shipping_price=shipping_price,
+            quantity=quantity,
+            currency=settings.CURRENCY,
+        )
+        images_store(listing=listing, images=processed, written=written)
+        if not seller.is_seller:
+            seller.is_seller = True
+            seller.save(update_fields=["is_seller"])
+        audit_log(action="listing.created", actor=seller, target=listing)
+        transaction.on_commit(
+            lambda: analytics.capture(seller, "listing_created", listing_id=listing.pk)
+        )
+        if publish:
+            listing = listing_publish(user=seller, listing_id=listing.pk)
+    return listing
+
+
+@transaction.atomic
+def listing_update(
+    *,
+    user: User,
+    listing_id: int,
+    title: str,
+    category: Category,
+    condition: str,
+    price: Decimal,
+    description: str = "",
+    brand: str = "",
+    size: str = "",
+    colour: str = "",
+    shipping_price: Decimal = Decimal("0.00"),
+    quantity: int = 1,
+) -> Listing:
+    """Change the details of a listing that is not reserved or sold. Locks the listing row.
+
+    Raises ListingNotFound (not the user's), ListingStateError.
+    """
+    listing = access_listing_for_seller(user=user, listing_id=listing_id, lock=True)
+    if listing.status not in EDITABLE_STATUSES:
+        raise ListingStateError(
+            _("This item is %(status)s and can no longer be edited.")
+            % {"status": listing.get_status_display().lower()}
+        )
+    listing.title = title.strip()
+    listing.slug = _slug(title)
+    listing.description = description.strip()
+    listing.category = category
+    listing.brand = brand.strip()
+    listing.size = size.strip()
+    listing.condition = condition
+    listing.colour = colour.strip()
+    listing.price = price
+    listing.shipping_price = shipping_price
+    listing.quantity = quantity
+    listing.save(
+        update_fields=[
+            "title",
+            "slug",
+            "description",
+            "category",
+            "brand",
+            "size",
+            "condition",
+            "colour",
+            "price",
+            "shipping_price",
+            "quantity",
+            "updated_at",
+        ]
+    )
+    audit_log(action="listing.updated", actor=user, target=listing)
+    return listing
+
+
+@transaction.atomic
+def listing_publish(*, user: User, listing_id: int) -> Listing:
+    """Put a draft on sale. It needs at least one photo. Locks the listing row.
+
+    The first publication sets `published_at` ("New in" order); re-publishing keeps it.
+    Raises ListingNotFound, ListingStateError, ListingNotPublishable.
+    """
+    listing = access_listing_for_seller(user=user, listing_id=listing_id, lock=True)
+    if listing.status == Listing.Status.ACTIVE:
+        return listing
+    if listing.status not in (Listing.Status.DRAFT, Listing.Status.REMOVED):
+        raise ListingStateError(_("Only drafts can be published."))
+    if listing.status == Listing.Status.REMOVED and not user.is_staff:
+        raise ListingStateError(_("This listing was removed by our team and can't be published."))
+    if not ListingImage.objects.filter(listing=listing).exists():
+        raise ListingNotPublishable(_("Add at least one photo before you publish."))
+    if listing.quantity < 1:
+        raise ListingNotPublishable(_("Set a quantity of at least 1 before you publish."))
+    listing.status = Listing.Status.ACTIVE
+    listing.published_at = listing.published_at or timezone.now()
+    listing.save(update_fields=["status", "published_at", "updated_at"])
+    audit_log(action="listing.published", actor=user, target=listing)
+    seller = listing.seller
+    transaction.on_commit(
+        lambda: analytics.capture(seller, "listing_published", listing_id=listing.pk)
+    )
+    return listing
+
+
+@transaction.atomic
+def listing_unpublish(*, user: User, listing_id: int) -> Listing:
+    """Take an active listing off sale, back to draft. Locks the listing row.
+
+    Raises ListingNotFound, ListingStateError (reserved or sold items stay as they are).
+    """
+    listing = access_listing_for_seller(user=user, listing_id=listing_id, lock=True)
+    if listing.status == Listing.Status.DRAFT:
+        return listing
+    if listing.status != Listing.Status.ACTIVE:
+        raise ListingStateError(_("Only items on sale can be taken back to draft."))
+    listing.status = Listing.Status.DRAFT
+    listing.save(update_fields=["status", "updated_at"])
+    audit_log(action="listing.unpublished", actor=user, target=listing)
+    return listing
+
+
+@transaction.atomic
+def listing_mark_sold(*, user: User, listing_id: int) -> Listing:
+    """Mark an active or reserved listing as sold (e.g. sold elsewhere). Locks the row.
+
+    Raises ListingNotFound, ListingStateError.
+    """
+    listing = access_listing_for_seller(user=user, listing_id=listing_id, lock=True)
+    if listing.status == Listing.Status.SOLD:
+        return listing
+    if listing.status not in (Listing.Status.ACTIVE, Listing.Status.RESERVED):
+        raise ListingStateError(_("Only items on sale can be marked as sold."))
+    listing.status = Listing.Status.SOLD
+    listing.save(update_fields=["status", "updated_at"])
+    audit_log(action="listing.sold", actor=user, target=listing)
+    seller = listing.seller
+    transaction.on_commit(
+        lambda: analytics.capture(seller, "listing_marked_sold", listing_id=listing.pk)
+    )
+    return listing
+
+
+@transaction.atomic
+def listing_delete(*, user: User, listing_id: int) -> Listing:
+    """Soft-delete a listing (deleted_at); it disappears everywhere, rows and photos stay for
+    order history. A reserved item (a purchase in progress) can't be deleted. Locks the row.
+
+    Raises ListingNotFound, ListingStateError.
+    """
+    listing = access_listing_for_seller(user=user, listing_id=listing_id, lock=True)
+    if listing.status == Listing.Status.RESERVED:
+        raise ListingStateError(_("Someone is buying this item right now; it can't be deleted."))
+    listing.deleted_at = timezone.now()
+    listing.save(update_fields=["deleted_at", "updated_at"])
+    audit_log(action="listing.deleted", actor=user, target=listing)
+    return listing

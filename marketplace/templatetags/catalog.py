@@ -1,0 +1,25 @@
+"""Display helpers for catalog templates (formatting only, no rules)."""
+
+from decimal import Decimal
+
+from django import template
+from django.utils.formats import number_format
+
+register = template.Library()
+
+SYMBOLS = {"EUR": "€", "GBP": "£", "USD": "$"}
+
+
+@register.filter
+def money(amount: Decimal | None, currency: str = "EUR") -> str:
+    """12.5, "EUR" -> "€12.50"."""
+    if amount in (None, ""):
+        return ""
+    value = number_format(Decimal(amount).quantize(Decimal("0.01")), 2, force_grouping=True)
+    symbol = SYMBOLS.get(currency)
+    return f"{symbol}{value}" if symbol else f"{value} {currency}"
+
+
+@register.filter
+def initial(name: str) -> str:
+    return (name or "?")[:1].upper()

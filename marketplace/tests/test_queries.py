@@ -1,0 +1,131 @@
+"""Query discipline: list pages run the same number of queries for 3 or 30 items.
+
+Counts are of the catalog's own queries (tables of marketplace and accounts); queries other
+apps add to every request (middleware, context processors) are excluded from the exact
+number but included in the "3 items == 30 items" comparison.
+"""
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from accounts.tests.factories import UserFactory
+from marketplace.models import Favourite
+from marketplace.tests.factories import CategoryFactory, ListingFactory, ListingImageFactory
+
+pytestmark = pytest.mark.django_db
+
+# Anonymous visitors, cold cache (the category navigation is then cached).
+HOME_QUERIES = 3  # nav, listings (+seller, profile, category), images
+BROWSE_QUERIES = 5  # nav, category tree (filter select), paginator count, listings, images
+CATEGORY_QUERIES = 6  # nav, category, category tree, count, listings, images
+DETAIL_QUERIES = 5  # nav, listing (+seller, profile, category), images, view_count, seller count
+SELLER_QUERIES = 6  # nav, member (+profile), active count, paginator count, listings, images
+
+
+def make_listings(count: int, **kwargs) -> None:
+    for listing in ListingFactory.create_batch(count, **kwargs):
+        ListingImageFactory(listing=listing, position=0)
+        ListingImageFactory(listing=listing, position=1)
+
+
+def queries_for(client, url: str) -> tuple[int, int]:
+    """(all queries, catalog queries) of one cold-cache GET."""
+    cache.clear()
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(captured), len(_ours(captured.captured_queries))
+
+
+def _ours(queries: list[dict]) -> list[dict]:
+    return [q for q in queries if "marketplace_" in q["sql"] or "accounts_" in q["sql"]]
+
+
+@pytest.fixture
+def assert_fixed(client, django_assert_num_queries):
+    """Measure `url` with the current rows, call `grow()`, then assert the very same number
+    of queries with django_assert_num_queries, `expected` of them the catalog's."""
+
+    def check(url: str, expected: int, grow) -> None:
+        total, ours = queries_for(client, url)
+        assert ours == expected
+        grow()
+        cache.clear()
+        with django_assert_num_queries(total) as captured:
+            assert client.get(url).status_code == 200
+        assert len(_ours(captured.captured_queries)) == expected
+
+    return check
+
+
+def test_home_query_count_is_fixed(assert_fixed):
+    """Home runs HOME_QUERIES catalog queries for 3 or for 30 items."""
+    make_listings(3)
+    assert_fixed(reverse("marketplace:home"), HOME_QUERIES, lambda: make_listings(27))
+
+
+def test_browse_query_count_is_fixed(assert_fixed):
+    """Browse runs the same queries for 3 and for 30 listings."""
+    make_listings(3)
+    assert_fixed(reverse("marketplace:browse"), BROWSE_QUERIES, lambda: make_listings(27))
+
+
+def test_browse_with_filters_query_count_is_fixed(assert_fixed):
+    """Filters and sorting add no queries."""
+    make_listings(3, brand="Zara")
+    url = reverse("marketplace:browse") + "?q=jacket&brand=zara&sort=price_asc&min_price=1"
+    assert_fixed(url, BROWSE_QUERIES, lambda: make_listings(27, brand="Zara"))
+
+
+def test_category_query_count_is_fixed(assert_fixed):
+    """A category page (with descendants) runs a fixed number of queries."""
+    parent = CategoryFactory(slug="women")
+    child = CategoryFactory(slug="women-tops", parent=parent)
+    make_listings(3, category=child)
+    url = reverse("marketplace:category", args=["women"])
+    assert_fixed(url, CATEGORY_QUERIES, lambda: make_listings(27, category=child))
+
+
+def test_listing_detail_query_count_is_fixed(assert_fixed):
+    """The detail page's queries don't grow with the number of photos."""
+    listing = ListingFactory()
+    ListingImageFactory(listing=listing, position=0)
+
+    def more_photos() -> None:
+        for position in range(1, 8):
+            ListingImageFactory(listing=listing, position=position)
+
+    assert_fixed(listing.get_absolute_url(), DETAIL_QUERIES, more_photos)
+
+
+def test_seller_page_query_count_is_fixed(assert_fixed):
+    """The seller page runs a fixed number of queries."""
+    seller = UserFactory(username="shop.one")
+    make_listings(3, seller=seller)
+    url = reverse("marketplace:seller", args=["shop.one"])
+    assert_fixed(url, SELLER_QUERIES, lambda: make_listings(27, seller=seller))
+
+
+def test_my_listings_and_saved_items_query_counts_do_not_grow(client):
+    """My listings and Saved items: same query count for 3 and 30 items."""
+    seller = UserFactory()
+    shopper = UserFactory()
+
+    def grow(count: int) -> None:
+        make_listings(count, seller=seller)
+        for listing in seller.listings.exclude(favourites__user=shopper):
+            Favourite.objects.create(user=shopper, listing=listing)
+
+    grow(3)
+    client.force_login(seller)
+    small = queries_for(client, reverse("marketplace:my_listings"))
+    client.force_login(shopper)
+    small_saved = queries_for(client, reverse("marketplace:favourites"))
+    grow(27)
+    client.force_login(seller)
+    assert queries_for(client, reverse("marketplace:my_listings")) == small
+    client.force_login(shopper)
+    assert queries_for(client, reverse("marketplace:favourites")) == small_saved
