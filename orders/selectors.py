@@ -90,7 +90,7 @@ def cart_count(*, user, session) -> int:
 
 
 def _orders() -> QuerySet[Order]:
-    return Order.objects.select_related("buyer", "seller", "checkout").prefetch_related("items")
+    return Order.objects.select_related("buyer", "seller", "checkout")
 
 
 def orders_for_buyer(*, user) -> QuerySet[Order]:
@@ -104,17 +104,17 @@ def sales_for_seller(*, user, status: str | None = None) -> QuerySet[Order]:
     return qs
 
 
-def access_order(*, user, order_id: int) -> Order:
-    """The order if `user` is its buyer, seller or staff; 404 for everyone else."""
-    order = (
-        _orders()
-        .prefetch_related(
-            Prefetch("events", queryset=OrderEvent.objects.select_related("actor")),
-            "refunds",
+def access_order(*, user, order_id: int, with_details: bool = False) -> Order:
+    """The order if `user` is its buyer, seller or staff; 404 for everyone else.
+
+    `with_details` also loads the items and the timeline (with actors) for the detail page.
+    """
+    qs = _orders()
+    if with_details:
+        qs = qs.prefetch_related(
+            "items", Prefetch("events", queryset=OrderEvent.objects.select_related("actor"))
         )
-        .filter(pk=order_id)
-        .first()
-    )
+    order = qs.filter(pk=order_id).first()
     if order is None or not (user.pk in (order.buyer_id, order.seller_id) or user.is_staff):
         raise Http404("No such order.")
     return order

@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from orders import selectors
@@ -23,13 +24,11 @@ from orders.models import Checkout, Order
 from orders.payments import get_gateway
 from orders.services import cart as cart_services
 from orders.services import checkout as checkout_services
+from orders.services import refunds, transitions
 from orders.services import sellers as seller_services
-from orders.services import transitions
 
 
 def _back(request: HttpRequest, default: str) -> str:
-    from django.utils.http import url_has_allowed_host_and_scheme
-
     target = request.POST.get("next") or ""
     if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
         return target
@@ -200,15 +199,21 @@ def order_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    order = selectors.access_order(user=request.user, order_id=pk)
+    order = selectors.access_order(user=request.user, order_id=pk, with_details=True)
+    is_buyer = order.buyer_id == request.user.pk
     is_seller = order.seller_id == request.user.pk
+    # Staff act as "admin" in the transition services, which allow them to refund and cancel.
+    is_admin = request.user.is_staff and not (is_buyer or is_seller)
     return render(
         request,
         "orders/order_detail.html",
         {
             "order": order,
-            "is_buyer": order.buyer_id == request.user.pk,
+            "is_buyer": is_buyer,
             "is_seller": is_seller,
+            "can_cancel": order.status == Order.Status.PAID
+            or (order.status == Order.Status.PENDING_PAYMENT and (is_buyer or is_admin)),
+            "can_refund": (is_seller or is_admin) and order.status in transitions.REFUNDABLE,
             "ship_form": ShipForm(),
             "refund_form": RefundForm(),
             "S": Order.Status,
@@ -243,7 +248,7 @@ def order_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     return _order_action(
         request,
         pk,
-        lambda: transitions.order_cancel(order_id=pk, actor=request.user),
+        lambda: refunds.order_cancel(order_id=pk, actor=request.user),
         "The order was cancelled.",
     )
 
@@ -283,7 +288,7 @@ def order_refund(request: HttpRequest, pk: int) -> HttpResponse:
     return _order_action(
         request,
         pk,
-        lambda: transitions.order_refund(order_id=pk, actor=request.user, reason=reason),
+        lambda: refunds.order_refund(order_id=pk, actor=request.user, reason=reason),
         "Refund requested; the order changes once the payment provider confirms.",
     )
 

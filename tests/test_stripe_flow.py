@@ -12,7 +12,7 @@ from orders.exceptions import IntegrationError
 from orders.models import CartItem, Checkout, Order, SellerPaymentAccount
 from orders.money import to_minor_units
 from orders.payments import get_gateway
-from orders.services.transitions import order_refund
+from orders.services.refunds import order_refund
 from orders.tests.factories import ListingFactory, UserFactory
 from orders.tests.stripe_support import WEBHOOK_SECRET, FakeStripe, event, post_event, sign
 

@@ -236,7 +236,7 @@ def test_pending_refund_confirmed_by_charge_refunded(client, checkout, monkeypat
     """A refund the gateway reports as pending is applied when charge.refunded confirms it."""
     from orders.payments.base import RefundResult
     from orders.payments.local import LocalGateway
-    from orders.services.transitions import order_refund
+    from orders.services.refunds import order_refund
 
     payload = succeeded(checkout)
     post_event(client, payload, HTTP_STRIPE_SIGNATURE=sign(payload))
@@ -268,3 +268,38 @@ def test_pending_refund_confirmed_by_charge_refunded(client, checkout, monkeypat
     order.refresh_from_db()
     assert order.status == "refunded"
     assert sorted(checkout.orders.values_list("status", flat=True)) == ["paid", "refunded"]
+
+
+def test_dashboard_refund_after_completion_reverses_payout(
+    client, checkout, django_capture_on_commit_callbacks
+):
+    """A full refund made at Stripe after an order completed takes the seller's share back."""
+    from orders.models import Payout
+    from orders.payments.local import LocalGateway
+    from orders.services import transitions
+
+    payload = succeeded(checkout)
+    post_event(client, payload, HTTP_STRIPE_SIGNATURE=sign(payload))
+    order = checkout.orders.first()
+    transitions.order_mark_shipped(
+        order_id=order.pk, actor=order.seller, carrier="DHL", tracking_number="1"
+    )
+    transitions.order_confirm_delivery(order_id=order.pk, actor=order.buyer)
+    refund = event(
+        "evt_r",
+        "charge.refunded",
+        {
+            "id": "ch_1",
+            "object": "charge",
+            "payment_intent": "pi_123",
+            "refunded": True,
+            "refunds": {"data": [{"id": "re_x", "status": "succeeded", "metadata": {}}]},
+        },
+    )
+    LocalGateway.log.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post_event(client, refund, HTTP_STRIPE_SIGNATURE=sign(refund)).status_code == 200
+        assert LocalGateway.log == []
+    assert statuses(checkout) == ["refunded", "refunded"]
+    assert Payout.objects.get(order=order).status == Payout.Status.REVERSED
+    assert [e["op"] for e in LocalGateway.log] == ["reversal"]

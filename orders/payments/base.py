@@ -1,6 +1,7 @@
 """The payment gateway interface: only the operations Threadly uses, with our own dataclasses."""
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
@@ -24,12 +25,16 @@ class PaymentRequest:
     lines: tuple[PaymentRequestLine, ...]
     success_url: str  # may contain {CHECKOUT_SESSION_ID}
     cancel_url: str
+    # When the payment page should stop accepting payment (the reservation's end).
+    expires_at: datetime | None = None
 
 
 @dataclass(frozen=True)
 class PaymentSession:
     ref: str
     redirect_url: str
+    # Set when the provider enforces an expiry: the reservation is aligned with it.
+    expires_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -83,13 +83,17 @@ class StripeGateway:
                 for line in request.lines
             ],
         }
+        if request.expires_at is not None:
+            params["expires_at"] = int(request.expires_at.timestamp())
         session = self._call(
             "checkout.session.create",
             self.client.v1.checkout.sessions.create,
             params=params,
             options={"idempotency_key": f"checkout-{request.checkout_id}-session"},
         )
-        return PaymentSession(ref=session.id, redirect_url=session.url)
+        return PaymentSession(
+            ref=session.id, redirect_url=session.url, expires_at=request.expires_at
+        )
 
     def fetch_payment(self, *, ref: str) -> PaymentStatus:
         session = self._call(

@@ -5,12 +5,13 @@ buyer's return from Stripe and the local test payment page call; it locks the ch
 and is idempotent, so any order of arrival ends with one paid checkout and stock taken once.
 """
 
-import logging
 from collections import defaultdict
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import partial
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
@@ -18,18 +19,28 @@ from ops import analytics
 from ops.audit import audit_log
 from orders.emails import queue_order_email
 from orders.exceptions import CheckoutError, IntegrationError, ListingUnavailable
-from orders.models import Address, CartItem, Checkout, Order, OrderEvent, OrderItem, Reservation
+from orders.models import (
+    Address,
+    CartItem,
+    Checkout,
+    Order,
+    OrderEvent,
+    OrderItem,
+    Refund,
+    Reservation,
+)
 from orders.money import platform_fee
 from orders.payments import get_gateway, get_gateway_by_name
 from orders.payments.base import PaymentRequest, PaymentRequestLine
 from orders.rules import unavailable_reason
 from orders.services import stock
+from orders.services.refunds import refund_send
 from orders.services.transitions import record_transition
 
-logger = logging.getLogger(__name__)
 S = Order.Status
 Role = OrderEvent.Role
 ZERO = Decimal("0.00")
+STRIPE_MIN_SESSION_MINUTES = 30
 
 
 @transaction.atomic
@@ -72,6 +83,7 @@ def checkout_reserve(*, buyer, address: Address) -> Checkout:
         if not items:
             raise CheckoutError("Your cart is empty.")
         listings = stock.listings_lock(listing_ids=[item.listing_id for item in items])
+        _attach_sellers(listings.values())
         by_seller: dict[int, list[tuple]] = defaultdict(list)
         currencies = set()
         for item in items:
@@ -154,6 +166,19 @@ def checkout_reserve(*, buyer, address: Address) -> Checkout:
     return checkout
 
 
+def _attach_sellers(listings) -> None:
+    """Load the sellers with what unavailable_reason reads, in one query instead of three per
+    listing while the listing locks are held."""
+    listings = list(listings)
+    sellers = (
+        get_user_model()
+        .objects.select_related("profile", "payment_account")
+        .in_bulk({listing.seller_id for listing in listings})
+    )
+    for listing in listings:
+        listing.seller = sellers[listing.seller_id]
+
+
 def checkout_start_payment(*, checkout: Checkout, success_url: str, cancel_url: str) -> str:
     """Ask the gateway for a payment page (network, no lock held); returns where to send the
     buyer. If the gateway fails, the reservation is released and IntegrationError raised."""
@@ -165,6 +190,11 @@ def checkout_start_payment(*, checkout: Checkout, success_url: str, cancel_url: 
             lines.append(PaymentRequestLine(item.title, item.unit_price, item.quantity))
             if item.shipping_price:
                 lines.append(PaymentRequestLine(f"Shipping: {item.title}", item.shipping_price, 1))
+    # Stripe Checkout Sessions live at least 30 minutes; the reservation is held as long as the
+    # payment page can still be paid, so a late payment is the exception, not the rule.
+    expires_at = timezone.now() + timedelta(
+        minutes=max(STRIPE_MIN_SESSION_MINUTES, settings.RESERVATION_TTL_MINUTES)
+    )
     request = PaymentRequest(
         checkout_id=str(checkout.public_id),
         buyer_email=checkout.buyer.email,
@@ -174,6 +204,7 @@ def checkout_start_payment(*, checkout: Checkout, success_url: str, cancel_url: 
         lines=tuple(lines),
         success_url=success_url,
         cancel_url=cancel_url,
+        expires_at=expires_at,
     )
     try:
         session = gateway.start_payment(request)
@@ -184,7 +215,15 @@ def checkout_start_payment(*, checkout: Checkout, success_url: str, cancel_url: 
             note="The payment provider could not be reached",
         )
         raise
-    Checkout.objects.filter(pk=checkout.pk).update(gateway_ref=session.ref)
+    with transaction.atomic():
+        Checkout.objects.filter(pk=checkout.pk).update(gateway_ref=session.ref)
+        if session.expires_at is not None:
+            Checkout.objects.filter(pk=checkout.pk, status=Checkout.Status.PENDING).update(
+                expires_at=session.expires_at
+            )
+            checkout.reservations.filter(status=Reservation.Status.HELD).update(
+                expires_at=session.expires_at
+            )
     return session.redirect_url
 
 
@@ -201,9 +240,10 @@ def checkout_mark_paid(
     Locks the checkout row; a second call (webhook after return, replay) is a no-op. A
     checkout already refunded stays refunded (refund arrived first). A payment that arrives
     after its reservation expired takes the stock again if it is still there; otherwise the
-    orders are cancelled and the payment refunded.
+    orders are cancelled and a pending Refund per order is recorded here, sent to the gateway
+    only after commit (refund_send; `retry_refunds` retries it with the same key).
     """
-    refund_after_commit = False
+    resold = False
     with transaction.atomic():
         checkout = Checkout.objects.select_for_update().get(pk=checkout_id)
         if checkout.status in (Checkout.Status.PAID, Checkout.Status.REFUNDED):
@@ -219,7 +259,7 @@ def checkout_mark_paid(
         listings = stock.listings_lock(listing_ids=[r.listing_id for r in reservations])
         expired = checkout.status in (Checkout.Status.EXPIRED, Checkout.Status.FAILED)
         if expired and not _retake(reservations, listings):
-            refund_after_commit = True
+            resold = True
         checkout.status = Checkout.Status.PAID
         checkout.paid_at = timezone.now()
         checkout.save(update_fields=fields)
@@ -228,8 +268,9 @@ def checkout_mark_paid(
                 stock.listing_stock_mark_sold(listing=listings[reservation.listing_id])
                 reservation.status = Reservation.Status.CONVERTED
                 reservation.save(update_fields=["status", "updated_at"])
+        late_refund_ids = []
         for order in checkout.orders.select_for_update():
-            if refund_after_commit:
+            if resold:
                 if order.status != S.CANCELLED:
                     record_transition(
                         order,
@@ -237,6 +278,7 @@ def checkout_mark_paid(
                         role=role,
                         note="Paid after the item was sold; payment refunded",
                     )
+                late_refund_ids.append(_late_refund_record(order).pk)
                 continue
             record_transition(
                 order,
@@ -252,8 +294,11 @@ def checkout_mark_paid(
                 checkout.buyer, "order_paid", order_id=order.pk, total=str(order.total)
             )
         audit_log(action="checkout.paid", actor=actor, target=checkout, role=role)
-    if refund_after_commit:
-        _refund_whole_checkout(checkout)
+        # The gateway is called after commit, never under these row locks (the caller may be a
+        # webhook whose transaction is still open). The pending Refund rows are the record of
+        # what is owed; if the call fails, `retry_refunds` retries with the same keys.
+        for refund_id in late_refund_ids:
+            transaction.on_commit(partial(refund_send, refund_id=refund_id))
     return checkout
 
 
@@ -271,17 +316,14 @@ def _retake(reservations: list[Reservation], listings: dict) -> bool:
     return True
 
 
-def _refund_whole_checkout(checkout: Checkout) -> None:
-    try:
-        get_gateway_by_name(checkout.gateway).refund(
-            payment_intent_ref=checkout.payment_intent_ref,
-            amount=checkout.total,
-            currency=checkout.currency,
-            idempotency_key=f"checkout-{checkout.public_id}-refund-late",
-            metadata={"checkout": str(checkout.public_id)},
-        )
-    except IntegrationError:
-        logger.exception("refund of late payment for checkout %s failed", checkout.pk)
+def _late_refund_record(order: Order) -> Refund:
+    """Owe the buyer this order's total back: the payment came after its items were resold."""
+    return Refund.objects.create(
+        order=order,
+        amount=order.total,
+        currency=order.currency,
+        reason="Paid after the item was sold",
+    )
 
 
 def checkout_mark_failed(
@@ -307,14 +349,9 @@ def checkout_mark_failed(
 
 
 def _release(checkout: Checkout) -> None:
-    reservations = list(checkout.reservations.filter(status=Reservation.Status.HELD))
-    listings = stock.listings_lock(listing_ids=[r.listing_id for r in reservations])
-    for reservation in reservations:
-        stock.listing_stock_return(
-            listing=listings[reservation.listing_id], quantity=reservation.quantity
-        )
-        reservation.status = Reservation.Status.RELEASED
-        reservation.save(update_fields=["status", "updated_at"])
+    stock.reservations_release(
+        reservations=list(checkout.reservations.filter(status=Reservation.Status.HELD))
+    )
 
 
 @transaction.atomic

@@ -51,3 +51,17 @@ def listing_stock_return(*, listing: Listing, quantity: int) -> None:
         listing.status = Listing.Status.ACTIVE
         fields.append("status")
     listing.save(update_fields=fields)
+
+
+def reservations_release(*, reservations: list) -> None:
+    """Give the units of these reservations back to their listings and mark them released.
+
+    Locks the listings (id order); call inside the transaction that decided the release.
+    """
+    listings = listings_lock(listing_ids=[r.listing_id for r in reservations])
+    for reservation in reservations:
+        listing_stock_return(
+            listing=listings[reservation.listing_id], quantity=reservation.quantity
+        )
+        reservation.status = reservation.Status.RELEASED
+        reservation.save(update_fields=["status", "updated_at"])

@@ -16,12 +16,12 @@ from orders.services.checkout import (
     checkout_mark_paid,
     checkout_mark_refunded_before_paid,
 )
+from orders.services.disputes import DisputeOutcome, order_resolve_dispute
+from orders.services.refunds import orders_mark_refunded_at_provider, refund_confirm
 from orders.services.sellers import seller_account_sync
 from orders.services.transitions import (
-    REFUNDABLE,
+    DISPUTABLE,
     order_open_dispute,
-    record_transition,
-    refund_confirm,
 )
 
 
@@ -43,7 +43,12 @@ def _checkout_for(obj: dict) -> Checkout | None:
         obj.get("id") if obj.get("object") == "payment_intent" else _ref(obj.get("payment_intent"))
     )
     if intent:
-        return Checkout.objects.filter(payment_intent_ref=intent).first()
+        checkout = Checkout.objects.filter(payment_intent_ref=intent).first()
+        if checkout:
+            return checkout
+    charge = obj.get("id") if obj.get("object") == "charge" else _ref(obj.get("charge"))
+    if charge:
+        return Checkout.objects.filter(charge_ref=charge).first()
     return None
 
 
@@ -88,10 +93,10 @@ def on_charge_refunded(obj: dict) -> None:
         return
     matched = False
     for data in (obj.get("refunds") or {}).get("data", []):
-        refund_id = (data.get("metadata") or {}).get("refund")
+        refund_id = str((data.get("metadata") or {}).get("refund") or "")
         refund = (
-            Refund.objects.filter(pk=refund_id, order__checkout=checkout).first()
-            if refund_id
+            Refund.objects.filter(pk=int(refund_id), order__checkout=checkout).first()
+            if refund_id.isdigit()
             else None
         )
         if refund and data.get("status") == "succeeded":
@@ -99,31 +104,37 @@ def on_charge_refunded(obj: dict) -> None:
             matched = True
     if not matched and obj.get("refunded"):
         # Refunded in full outside Threadly (e.g. the Stripe dashboard).
-        with transaction.atomic():
-            for order in checkout.orders.select_for_update().filter(status__in=REFUNDABLE):
-                Refund.objects.create(
-                    order=order,
-                    amount=order.total,
-                    currency=order.currency,
-                    status=Refund.Status.SUCCEEDED,
-                    reason="Refunded at Stripe",
-                )
-                record_transition(
-                    order,
-                    to=Order.Status.REFUNDED,
-                    role="gateway",
-                    note="Refunded at the payment provider",
-                )
+        orders_mark_refunded_at_provider(
+            checkout_id=checkout.pk, note="Refunded at the payment provider"
+        )
 
 
 def on_dispute_created(obj: dict) -> None:
     checkout = _checkout_for(obj)
     if checkout is None:
         return
-    for order in checkout.orders.filter(
-        status__in=[Order.Status.PAID, Order.Status.SHIPPED, Order.Status.DELIVERED]
-    ):
+    for order in checkout.orders.filter(status__in=DISPUTABLE):
         order_open_dispute(order_id=order.pk, note=f"Dispute {obj.get('id', '')}")
+
+
+# Stripe's closed dispute statuses: an inquiry closed without a chargeback counts as won.
+DISPUTE_OUTCOMES = {
+    "won": DisputeOutcome.WON,
+    "warning_closed": DisputeOutcome.WON,
+    "prevented": DisputeOutcome.WON,
+    "lost": DisputeOutcome.LOST,
+}
+
+
+def on_dispute_closed(obj: dict) -> None:
+    checkout = _checkout_for(obj)
+    outcome = DISPUTE_OUTCOMES.get(obj.get("status", ""))
+    if checkout is None or outcome is None:
+        return
+    for order in checkout.orders.filter(status=Order.Status.DISPUTED):
+        order_resolve_dispute(
+            order_id=order.pk, outcome=outcome, note=f"Dispute {obj.get('id', '')} {outcome}"
+        )
 
 
 def on_account_updated(obj: dict) -> None:
@@ -139,6 +150,7 @@ HANDLERS: dict[str, Callable[[dict], None]] = {
     "payment_intent.payment_failed": on_intent_failed,
     "charge.refunded": on_charge_refunded,
     "charge.dispute.created": on_dispute_created,
+    "charge.dispute.closed": on_dispute_closed,
     "account.updated": on_account_updated,
 }
 

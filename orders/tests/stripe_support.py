@@ -155,6 +155,7 @@ class FakeStripe:
                         for li in p.get("line_items", [])
                     ),
                     "payment_intent_data": p.get("payment_intent_data"),
+                    "expires_at": int(p["expires_at"]) if p.get("expires_at") else None,
                 }
             )
         if path == "/v1/refunds":

@@ -159,8 +159,11 @@ def test_payment_after_expiry_retakes_stock_if_still_there(buyer, address):
     assert checkout.orders.get().status == Order.Status.PAID
 
 
-def test_payment_after_expiry_and_resale_is_refunded(buyer, address):
-    """If the item was sold to someone else meanwhile, the late payment is refunded."""
+def test_payment_after_expiry_and_resale_is_refunded(
+    buyer, address, django_capture_on_commit_callbacks
+):
+    """If the item was sold to someone else meanwhile, the late payment is refunded, after
+    commit."""
     from orders.payments.local import LocalGateway
 
     listing = ListingFactory()
@@ -168,9 +171,13 @@ def test_payment_after_expiry_and_resale_is_refunded(buyer, address):
     Checkout.objects.filter(pk=checkout.pk).update(expires_at=timezone.now())
     reservations_release_expired()
     start_checkout(UserFactory(), [listing])
-    checkout_mark_paid(checkout_id=checkout.pk)
-    assert checkout.orders.get().status == Order.Status.CANCELLED
+    with django_capture_on_commit_callbacks(execute=True):
+        checkout_mark_paid(checkout_id=checkout.pk)
+        assert not [e for e in LocalGateway.log if e["op"] == "refund"]
+    order = checkout.orders.get()
+    assert order.status == Order.Status.CANCELLED
     assert [e["op"] for e in LocalGateway.log if e["op"] == "refund"] == ["refund"]
+    assert order.refunds.get().status == "succeeded"
 
 
 def test_declined_payment_releases_stock(buyer, address):

@@ -11,6 +11,7 @@ from ops.models import AuditLog
 from orders.exceptions import IllegalTransition, NotAllowed
 from orders.models import Order, Payout, Refund
 from orders.payments.local import LocalGateway
+from orders.services import refunds
 from orders.services import transitions as t
 from orders.tests.factories import UserFactory
 from orders.tests.helpers import paid_order, start_checkout
@@ -167,7 +168,7 @@ def test_disputed_order_not_auto_completed(settings):
 def test_buyer_cancels_paid_order_refund_and_restock():
     """Cancelling before shipping refunds through the gateway and puts the item back."""
     order = paid_order()
-    t.order_cancel(order_id=order.pk, actor=order.buyer)
+    refunds.order_cancel(order_id=order.pk, actor=order.buyer)
     order.refresh_from_db()
     assert order.status == S.CANCELLED
     assert order.refunds.get().status == Refund.Status.SUCCEEDED
@@ -182,7 +183,7 @@ def test_buyer_cancels_pending_order_releases_checkout(buyer):
 
     listing = ListingFactory()
     order = start_checkout(buyer, [listing]).orders.get()
-    t.order_cancel(order_id=order.pk, actor=buyer)
+    refunds.order_cancel(order_id=order.pk, actor=buyer)
     order.refresh_from_db()
     listing.refresh_from_db()
     assert order.status == S.CANCELLED
@@ -194,21 +195,21 @@ def test_cannot_cancel_shipped_order():
     order = paid_order()
     ship(order)
     with pytest.raises(IllegalTransition):
-        t.order_cancel(order_id=order.pk, actor=order.buyer)
+        refunds.order_cancel(order_id=order.pk, actor=order.buyer)
 
 
 def test_stranger_cannot_cancel():
     """Someone else's order can't be cancelled."""
     order = paid_order()
     with pytest.raises(NotAllowed):
-        t.order_cancel(order_id=order.pk, actor=UserFactory())
+        refunds.order_cancel(order_id=order.pk, actor=UserFactory())
 
 
 def test_seller_refunds_shipped_order_no_reversal():
     """A refund before completion refunds the buyer; no transfer to reverse."""
     order = paid_order()
     ship(order)
-    t.order_refund(order_id=order.pk, actor=order.seller, reason="Lost in post")
+    refunds.order_refund(order_id=order.pk, actor=order.seller, reason="Lost in post")
     order.refresh_from_db()
     assert order.status == S.REFUNDED
     ops = [e["op"] for e in LocalGateway.log]
@@ -221,7 +222,7 @@ def test_admin_refunds_completed_order_reverses_transfer():
     order = paid_order()
     ship(order)
     t.order_confirm_delivery(order_id=order.pk, actor=order.buyer)
-    t.order_refund(order_id=order.pk, actor=admin(), reason="Counterfeit")
+    refunds.order_refund(order_id=order.pk, actor=admin(), reason="Counterfeit")
     order.refresh_from_db()
     assert order.status == S.REFUNDED
     assert order.payout.status == Payout.Status.REVERSED
@@ -233,15 +234,15 @@ def test_buyer_cannot_refund():
     """The buyer can't refund their own order (they cancel or dispute)."""
     order = paid_order()
     with pytest.raises(NotAllowed):
-        t.order_refund(order_id=order.pk, actor=order.buyer)
+        refunds.order_refund(order_id=order.pk, actor=order.buyer)
 
 
 def test_refund_twice_is_illegal():
     """A refunded order can't be refunded again."""
     order = paid_order()
-    t.order_refund(order_id=order.pk, actor=order.seller)
+    refunds.order_refund(order_id=order.pk, actor=order.seller)
     with pytest.raises(IllegalTransition):
-        t.order_refund(order_id=order.pk, actor=order.seller)
+        refunds.order_refund(order_id=order.pk, actor=order.seller)
     assert Refund.objects.filter(order=order).count() == 1
 
 
@@ -251,20 +252,21 @@ def test_refund_waits_for_gateway_confirmation(monkeypatch):
 
     monkeypatch.setattr(LocalGateway, "refund", lambda self, **kw: RefundResult("re_1", False))
     order = paid_order()
-    refund = t.order_refund(order_id=order.pk, actor=order.seller)
+    refund = refunds.order_refund(order_id=order.pk, actor=order.seller)
     order.refresh_from_db()
     assert (order.status, refund.status) == (S.PAID, Refund.Status.PENDING)
-    t.refund_confirm(refund_id=refund.pk, gateway_ref="re_1")
-    t.refund_confirm(refund_id=refund.pk, gateway_ref="re_1")
+    refunds.refund_confirm(refund_id=refund.pk, gateway_ref="re_1")
+    refunds.refund_confirm(refund_id=refund.pk, gateway_ref="re_1")
     order.refresh_from_db()
     assert order.status == S.REFUNDED
     assert order.events.filter(to_status="refunded").count() == 1
 
 
-def test_dispute_from_completed_is_illegal():
-    """A completed order can't move to disputed via the service (refund handles it)."""
+def test_dispute_from_cancelled_or_refunded_is_illegal():
+    """Only an order whose money is with Threadly or the seller can be disputed."""
     order = paid_order()
-    ship(order)
-    t.order_confirm_delivery(order_id=order.pk, actor=order.buyer)
+    refunds.order_cancel(order_id=order.pk, actor=order.buyer)
     with pytest.raises(IllegalTransition):
         t.order_open_dispute(order_id=order.pk)
+    order.refresh_from_db()
+    assert order.status == S.CANCELLED
