@@ -9,12 +9,6 @@ def jpeg_upload(name: str = "photo.jpg", **kwargs) -> SimpleUploadedFile:
     return SimpleUploadedFile(name, image_bytes(size=(1100, 300), **kwargs), "image/jpeg")
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    # Factories hash a password per user; the default hasher makes that the slowest step.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def seller(db):
     return UserFactory(is_seller=True)

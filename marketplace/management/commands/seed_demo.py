@@ -66,7 +66,7 @@ TREE = [
         ],
     ),
     ("Kids", [("Girls", "dress"), ("Boys", "tee"), ("Baby", "jumper")]),
-    ("Accessories", [("Bags & backpacks", "bag"), ("Scarves", "skirt")]),
+    ("Accessories", [("Bags & backpacks", "bag"), ("Tote bags", "bag")]),
 ]
 SHAPES = ["tee", "jumper", "dress", "skirt", "trousers", "jacket", "bag"]
 COLOURS = [
