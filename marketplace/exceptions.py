@@ -25,3 +25,8 @@ class ListingImageError(MarketplaceError):
 
 class FavouriteError(MarketplaceError):
     """The listing cannot be saved (not visible to the shopper)."""
+
+
+class ListingOutOfStock(MarketplaceError):
+    """The listing is not on sale or has fewer units than asked for (raised by the stock
+    services; the message, "Sorry, this item was just sold.", is for the buyer)."""

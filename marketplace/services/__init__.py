@@ -16,6 +16,12 @@ from marketplace.services.listings import (
     listing_unpublish,
     listing_update,
 )
+from marketplace.services.stock import (
+    listing_release_stock,
+    listing_reserve_stock,
+    listing_sell_reserved_stock,
+    listings_lock,
+)
 
 __all__ = [
     "access_listing_for_seller",
@@ -28,6 +34,10 @@ __all__ = [
     "listing_images_reorder",
     "listing_mark_sold",
     "listing_publish",
+    "listing_release_stock",
+    "listing_reserve_stock",
+    "listing_sell_reserved_stock",
     "listing_unpublish",
     "listing_update",
+    "listings_lock",
 ]

@@ -15,6 +15,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from marketplace.services import listing_sell_reserved_stock, listings_lock
 from ops import analytics
 from ops.audit import audit_log
 from orders.emails import queue_order_email
@@ -82,7 +83,7 @@ def checkout_reserve(*, buyer, address: Address) -> Checkout:
         items = list(CartItem.objects.filter(cart__user=buyer).order_by("listing_id"))
         if not items:
             raise CheckoutError("Your cart is empty.")
-        listings = stock.listings_lock(listing_ids=[item.listing_id for item in items])
+        listings = listings_lock(listing_ids=[item.listing_id for item in items])
         _attach_sellers(listings.values())
         by_seller: dict[int, list[tuple]] = defaultdict(list)
         currencies = set()
@@ -148,7 +149,7 @@ def checkout_reserve(*, buyer, address: Address) -> Checkout:
                 note="Checkout started",
             )
             for listing, qty in lines:
-                stock.listing_stock_take(listing=listing, quantity=qty)
+                stock.reservation_stock_take(listing=listing, quantity=qty)
                 Reservation.objects.create(
                     checkout=checkout, listing=listing, quantity=qty, expires_at=expires_at
                 )
@@ -256,7 +257,7 @@ def checkout_mark_paid(
             checkout.charge_ref = charge_ref
             fields.append("charge_ref")
         reservations = list(checkout.reservations.all())
-        listings = stock.listings_lock(listing_ids=[r.listing_id for r in reservations])
+        listings = listings_lock(listing_ids=[r.listing_id for r in reservations])
         expired = checkout.status in (Checkout.Status.EXPIRED, Checkout.Status.FAILED)
         if expired and not _retake(reservations, listings):
             resold = True
@@ -265,7 +266,7 @@ def checkout_mark_paid(
         checkout.save(update_fields=fields)
         for reservation in reservations:
             if reservation.status == Reservation.Status.HELD:
-                stock.listing_stock_mark_sold(listing=listings[reservation.listing_id])
+                listing_sell_reserved_stock(listing=listings[reservation.listing_id])
                 reservation.status = Reservation.Status.CONVERTED
                 reservation.save(update_fields=["status", "updated_at"])
         late_refund_ids = []
@@ -308,7 +309,7 @@ def _retake(reservations: list[Reservation], listings: dict) -> bool:
         if listing is None or not listing.is_for_sale or listing.quantity < reservation.quantity:
             return False
     for reservation in reservations:
-        stock.listing_stock_take(
+        stock.reservation_stock_take(
             listing=listings[reservation.listing_id], quantity=reservation.quantity
         )
         reservation.status = Reservation.Status.HELD

@@ -1,67 +1,41 @@
-"""Listing stock changes made by checkout.
+"""Stock held by checkouts: orders' side of a reservation.
 
-These functions write marketplace.Listing rows (quantity/status) inside the caller's
-transaction, under select_for_update. They belong to marketplace and should move there as
-`listing_*` services; they live here until marketplace owns stock (see the orders report).
+Listing rows (quantity, reserved/sold status, row locks) belong to marketplace and change only
+through its stock services (`marketplace.services.stock`); this module joins them to the
+orders' own rows (Reservation) and turns marketplace's errors into orders' ones.
 """
 
-from collections.abc import Iterable
-
-from django.db import transaction
-
+from marketplace.exceptions import ListingOutOfStock
 from marketplace.models import Listing
+from marketplace.services import listing_release_stock, listing_reserve_stock, listings_lock
+from orders.exceptions import ListingUnavailable
+from orders.models import Reservation
 
 
-def listings_lock(*, listing_ids: Iterable[int]) -> dict[int, Listing]:
-    """Lock listing rows in id order (a fixed order prevents deadlocks between checkouts)."""
-    ids = sorted(set(listing_ids))
-    rows = Listing.objects.select_for_update().filter(pk__in=ids).order_by("pk")
-    return {listing.pk: listing for listing in rows}
+def reservation_stock_take(*, listing: Listing, quantity: int) -> None:
+    """Take `quantity` units of a listing locked with `listings_lock` for a reservation.
 
-
-def listing_stock_take(*, listing: Listing, quantity: int) -> None:
-    """Take `quantity` units of a locked listing; at zero it becomes reserved.
-
-    Caller must hold the row lock and have checked availability.
+    The caller must be inside `transaction.atomic` (the transaction that holds the listing
+    lock and creates the Reservation). Raises ListingUnavailable("Sorry, this item was just
+    sold.") when the units are no longer there; nothing is written then.
     """
-    assert transaction.get_connection().in_atomic_block  # noqa: S101 - programming error guard
-    listing.quantity -= quantity
-    fields = ["quantity", "updated_at"]
-    if listing.quantity == 0:
-        listing.status = Listing.Status.RESERVED
-        fields.append("status")
-    listing.save(update_fields=fields)
+    try:
+        listing_reserve_stock(listing=listing, quantity=quantity)
+    except ListingOutOfStock as exc:
+        raise ListingUnavailable(str(exc)) from exc
 
 
-def listing_stock_mark_sold(*, listing: Listing) -> None:
-    """A paid reservation: a listing with no units left is sold."""
-    if listing.quantity == 0 and listing.status == Listing.Status.RESERVED:
-        listing.status = Listing.Status.SOLD
-        listing.save(update_fields=["status", "updated_at"])
-
-
-def listing_stock_return(*, listing: Listing, quantity: int) -> None:
-    """Give units back (expired reservation, cancelled order); the item is on sale again."""
-    listing.quantity += quantity
-    fields = ["quantity", "updated_at"]
-    if (
-        listing.status in (Listing.Status.RESERVED, Listing.Status.SOLD)
-        and listing.deleted_at is None
-    ):
-        listing.status = Listing.Status.ACTIVE
-        fields.append("status")
-    listing.save(update_fields=fields)
-
-
-def reservations_release(*, reservations: list) -> None:
+def reservations_release(*, reservations: list[Reservation]) -> None:
     """Give the units of these reservations back to their listings and mark them released.
 
-    Locks the listings (id order); call inside the transaction that decided the release.
+    The caller must be inside `transaction.atomic` (the transaction that decided the release,
+    holding the lock on the checkout or order, so a reservation is released once). Locks the
+    listings in id order (marketplace's `listings_lock`).
     """
     listings = listings_lock(listing_ids=[r.listing_id for r in reservations])
     for reservation in reservations:
-        listing_stock_return(
+        listing_release_stock(
             listing=listings[reservation.listing_id], quantity=reservation.quantity
         )
-        reservation.status = reservation.Status.RELEASED
+        reservation.status = Reservation.Status.RELEASED
         reservation.save(update_fields=["status", "updated_at"])
