@@ -80,3 +80,53 @@ def capture(user: Any, name: str, **properties: Any) -> None:
             logger.exception("analytics capture failed for %s", name)
 
     transaction.on_commit(send)
+
+
+# The marketplace funnel's server-side events, by stage. Services call capture() with these
+# names; PostHog dashboards and the admin funnel are built on them. Add new names here.
+FUNNEL_EVENTS: dict[str, tuple[str, ...]] = {
+    "acquisition": ("signup", "login", "logout", "email_verified", "social_login"),
+    "discovery": (
+        "search_performed",
+        "category_viewed",
+        "listing_viewed",
+        "seller_viewed",
+        "filter_applied",
+    ),
+    "intent": (
+        "item_favourited",
+        "listing_favourited",
+        "item_unfavourited",
+        "seller_followed",
+        "message_sent",
+        "offer_made",
+        "offer_accepted",
+        "offer_declined",
+    ),
+    "purchase": (
+        "added_to_cart",
+        "removed_from_cart",
+        "checkout_started",
+        "checkout_failed",
+        "order_paid",
+    ),
+    "fulfilment": (
+        "order_shipped",
+        "order_delivered",
+        "order_completed",
+        "order_cancelled",
+        "order_refunded",
+        "dispute_opened",
+        "review_left",
+    ),
+    "supply": (
+        "seller_onboarded",
+        "listing_created",
+        "listing_published",
+        "listing_edited",
+        "listing_marked_sold",
+        "listing_deleted",
+        "payout_sent",
+    ),
+}
+KNOWN_EVENTS = frozenset(name for names in FUNNEL_EVENTS.values() for name in names)

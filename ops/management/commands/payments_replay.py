@@ -1,0 +1,76 @@
+import time
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from ops.audit import audit_log
+
+
+def undelivered_events(*, days: int) -> list[dict]:
+    """Stripe events of the last `days` days whose webhook delivery failed (Events API,
+    delivery_success=false), oldest first, as plain dicts."""
+    import stripe
+
+    base = settings.STRIPE_API_BASE or None
+    client = stripe.StripeClient(
+        settings.STRIPE_SECRET_KEY,
+        base_addresses={"api": base} if base else None,
+        max_network_retries=2,
+    )
+    since = int(time.time()) - days * 86400
+    try:
+        page = client.v1.events.list(
+            params={"delivery_success": False, "created": {"gte": since}, "limit": 100}
+        )
+        events = [event.to_dict() for event in page.auto_paging_iter()]
+    except stripe.StripeError as exc:
+        raise CommandError(f"Stripe refused the events list: {exc}") from exc
+    return sorted(events, key=lambda e: e.get("created", 0))
+
+
+class Command(BaseCommand):
+    help = (
+        "Fetch the Stripe events whose webhook delivery failed (last --days, default 30) and "
+        "apply them through the same idempotent code as the payments webhook."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--days", type=int, default=30)
+        parser.add_argument("--dry-run", action="store_true", help="List them, apply nothing.")
+        parser.add_argument("--no-progress", action="store_true")
+
+    def handle(self, *args, days: int, dry_run: bool, no_progress: bool, **options) -> None:
+        if not settings.STRIPE_SECRET_KEY:
+            raise CommandError("STRIPE_SECRET_KEY is not set: there is no Stripe to replay from.")
+        from orders.services.webhooks import payment_event_apply
+
+        events = undelivered_events(days=days)
+        if dry_run:
+            for event in events:
+                self.stdout.write(f"would apply {event['id']} {event.get('type', '')}")
+            self.stdout.write(f"Dry run: {len(events)} undelivered events.")
+            return
+        applied = replayed = failed = 0
+        for event in tqdm(events, desc="Replaying", disable=no_progress, unit="event"):
+            try:
+                if payment_event_apply(event=event):
+                    applied += 1
+                else:
+                    replayed += 1
+            except Exception as exc:
+                failed += 1
+                self.stderr.write(f"FAILED {event['id']} ({event.get('type')}): {exc}")
+        audit_log(
+            action="payments.replayed",
+            days=days,
+            applied=applied,
+            already_applied=replayed,
+            failed=failed,
+        )
+        self.stdout.write(
+            f"{len(events)} undelivered events: {applied} applied, "
+            f"{replayed} already applied, {failed} failed."
+        )
+        if failed:
+            raise SystemExit(1)

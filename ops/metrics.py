@@ -1,0 +1,80 @@
+"""Request metrics recorded cheaply in the cache (Redis in production). Kernel module.
+
+Per minute: a request count, a 5xx count and a latency histogram (fixed buckets), a handful
+of INCRs per request. `snapshot(minutes=...)` adds up the last minutes for ops_status.
+"""
+
+import logging
+import time
+from dataclasses import dataclass
+
+from django.core.cache import cache
+
+from ops.ratelimit import incr
+
+logger = logging.getLogger(__name__)
+# Upper bounds (ms) of the latency buckets; the last bucket is "slower than 5 s".
+BUCKETS_MS = (25, 50, 100, 250, 500, 1000, 2000, 5000)
+OVERFLOW_MS = 10_000
+TTL = 2 * 3600
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    minutes: int
+    requests: int
+    errors: int
+    p95_ms: int | None
+
+    @property
+    def error_rate(self) -> float:
+        """Percentage of requests that ended in a 5xx."""
+        return 100 * self.errors / self.requests if self.requests else 0.0
+
+
+def _bucket(duration_ms: float) -> int:
+    for index, bound in enumerate(BUCKETS_MS):
+        if duration_ms <= bound:
+            return index
+    return len(BUCKETS_MS)
+
+
+def record(*, duration_ms: float, status_code: int, now: float | None = None) -> None:
+    """Add one request to the current minute. Never raises (metrics must not break requests)."""
+    minute = int((now or time.time()) // 60)
+    try:
+        incr(f"metrics:{minute}:n", TTL)
+        incr(f"metrics:{minute}:b{_bucket(duration_ms)}", TTL)
+        if status_code >= 500:
+            incr(f"metrics:{minute}:e", TTL)
+    except Exception:
+        logger.exception("could not record request metrics")
+
+
+def snapshot(*, minutes: int = 15, now: float | None = None) -> Snapshot:
+    """Totals over the last `minutes` minutes (including the current one)."""
+    current = int((now or time.time()) // 60)
+    keys = []
+    for minute in range(current - minutes + 1, current + 1):
+        keys += [f"metrics:{minute}:n", f"metrics:{minute}:e"]
+        keys += [f"metrics:{minute}:b{i}" for i in range(len(BUCKETS_MS) + 1)]
+    values = cache.get_many(keys)
+    requests = sum(v for k, v in values.items() if k.endswith(":n"))
+    errors = sum(v for k, v in values.items() if k.endswith(":e"))
+    histogram = [0] * (len(BUCKETS_MS) + 1)
+    for key, value in values.items():
+        if ":b" in key:
+            histogram[int(key.rsplit(":b", 1)[1])] += value
+    return Snapshot(minutes=minutes, requests=requests, errors=errors, p95_ms=_p95(histogram))
+
+
+def _p95(histogram: list[int]) -> int | None:
+    total = sum(histogram)
+    if not total:
+        return None
+    seen = 0
+    for index, count in enumerate(histogram):
+        seen += count
+        if seen >= 0.95 * total:
+            return BUCKETS_MS[index] if index < len(BUCKETS_MS) else OVERFLOW_MS
+    return OVERFLOW_MS

@@ -1,0 +1,167 @@
+"""Ops middleware: request metrics, extra security headers, maintenance mode, rate limits.
+
+Kernel module: imports no other app of ours. Order in settings.MIDDLEWARE:
+RequestMetricsMiddleware first (times everything), SecurityHeadersMiddleware near the top,
+MaintenanceModeMiddleware and RateLimitMiddleware after authentication and CSP (they need
+request.user, and their own pages get the CSP header and nonce).
+"""
+
+import logging
+import time
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template.loader import render_to_string
+
+from ops import lockout, maintenance, metrics, ratelimit
+
+logger = logging.getLogger("ops.security")
+Handler = Callable[[HttpRequest], HttpResponse]
+
+HEALTH_PREFIXES = ("/api/health", "/health")
+MAINTENANCE_EXEMPT = (
+    *HEALTH_PREFIXES,
+    "/api/webhooks/",
+    "/static/",
+    "/media/",
+    "/admin/login/",
+    "/status",
+)
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
+    "microphone=(), payment=(self), usb=(), interest-cohort=()"
+)
+
+
+class RequestMetricsMiddleware:
+    """Times each request and counts 5xx responses into ops.metrics (health and static skipped)."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path.startswith((*HEALTH_PREFIXES, "/static/")):
+            return self.get_response(request)
+        started = time.perf_counter()
+        status = 500
+        try:
+            response = self.get_response(request)
+            # A maintenance 503 is planned downtime, not an error.
+            status = 200 if getattr(response, "ops_planned", False) else response.status_code
+            return response
+        finally:
+            duration_ms = (time.perf_counter() - started) * 1000
+            metrics.record(duration_ms=duration_ms, status_code=status)
+            if settings.SENTRY_DSN:
+                _sentry_user(request)
+
+
+def _sentry_user(request: HttpRequest) -> None:
+    """Give Sentry the user id only (no email, no name: PII stays out)."""
+    import sentry_sdk
+
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        sentry_sdk.set_user({"id": str(user.pk)})
+
+
+class SecurityHeadersMiddleware:
+    """Adds Permissions-Policy (Django's SecurityMiddleware does Referrer-Policy, HSTS, nosniff;
+    the CSP middleware does Content-Security-Policy)."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+        return response
+
+
+def wants_json(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/") or "application/json" in request.headers.get(
+        "Accept", ""
+    )
+
+
+class MaintenanceModeMiddleware:
+    """503 + Retry-After for everyone but staff while maintenance mode is on.
+
+    Health endpoints, webhooks (payments must still be recorded), static/media files, the
+    admin login and the status page stay up.
+    """
+
+    retry_after = 600
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path.startswith(MAINTENANCE_EXEMPT) or not maintenance.is_enabled():
+            return self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and user.is_staff:
+            return self.get_response(request)
+        if wants_json(request):
+            response = JsonResponse(
+                {"status": "maintenance", "detail": "Threadly is down for maintenance."},
+                status=503,
+            )
+        else:
+            body = render_to_string("maintenance.html", request=request)
+            response = HttpResponse(body, status=503)
+        response["Retry-After"] = str(self.retry_after)
+        response["Cache-Control"] = "no-store"
+        # Planned downtime: not an error to log to Sentry or count in the error rate.
+        response._has_been_logged = True
+        response.ops_planned = True
+        return response
+
+
+class RateLimitMiddleware:
+    """429 + Retry-After when a user/IP goes over its limit (see ops.ratelimit) or tries to log
+    in while locked out (see ops.lockout)."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        rule = ratelimit.rule_for(request)
+        if rule is None:
+            return self.get_response(request)
+        decision = ratelimit.hit(scope=rule.scope, ident=rule.ident, rate=rule.rate)
+        if not decision.allowed:
+            if decision.count == decision.limit + 1:  # log once per window, not per request
+                logger.warning("rate limit %s exceeded by %s", rule.scope, rule.ident)
+            return too_many_requests(request, decision.retry_after)
+        if rule.scope == "auth" and request.path.startswith("/accounts/login/"):
+            identifier = lockout.normalise(request.POST.get("login"))
+            locked = lockout.seconds_locked(identifier=identifier, ip=ratelimit.client_ip(request))
+            if locked:
+                return too_many_requests(request, locked, locked_out=True)
+        return self.get_response(request)
+
+
+def too_many_requests(
+    request: HttpRequest, retry_after: int, *, locked_out: bool = False
+) -> HttpResponse:
+    """The friendly 429: JSON for the API, a page otherwise."""
+    if locked_out:
+        detail = "Too many failed logins. For your security, logging in is paused for a while."
+    else:
+        detail = "Too many requests. Please wait a moment and try again."
+    if wants_json(request):
+        response = JsonResponse({"detail": detail, "retry_after": retry_after}, status=429)
+    else:
+        minutes = max(1, round(retry_after / 60))
+        body = render_to_string(
+            "429.html",
+            {"detail": detail, "retry_after": retry_after, "minutes": minutes},
+            request=request,
+        )
+        response = HttpResponse(body, status=429)
+    response["Retry-After"] = str(retry_after)
+    response["Cache-Control"] = "no-store"
+    response._has_been_logged = True  # the middleware logs once per window instead
+    return response
