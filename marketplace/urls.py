@@ -27,7 +27,8 @@ urlpatterns = [
         name="listing_action",
     ),
     path("items/<int:pk>/favourite/", views.favourite_toggle, name="favourite"),
-    path("members/<str:username>/", views.seller, name="seller"),
+    # Handles are letters, digits, dots, dashes and underscores; nothing else reaches the database.
+    re_path(r"^members/(?P<username>[\w.-]{1,30})/$", views.seller, name="seller"),
     path("my/listings/", views.my_listings, name="my_listings"),
     path("saved/", views.favourites, name="favourites"),
 ]

@@ -16,6 +16,16 @@ def payment_settings_check(app_configs, **kwargs) -> list:
                 id="orders.E001",
             )
         )
+    if production and not settings.STRIPE_SECRET_KEY and not settings.ALLOW_TEST_PAYMENTS:
+        problems.append(
+            Error(
+                "STRIPE_SECRET_KEY is not set, so only the local test gateway exists, and with it "
+                "anyone could mark their own orders paid.",
+                hint="Set STRIPE_SECRET_KEY (and STRIPE_WEBHOOK_SECRET), or ALLOW_TEST_PAYMENTS=1 "
+                "for a demo site where no real money is involved.",
+                id="orders.E002",
+            )
+        )
     if settings.STRIPE_SECRET_KEY and not settings.STRIPE_WEBHOOK_SECRET:
         problems.append(
             Warning(

@@ -96,8 +96,6 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.socialaccount",
-    "allauth.socialaccount.providers.google",
-    "allauth.socialaccount.providers.apple",
     "accounts",
     "marketplace",
     "orders",
@@ -105,7 +103,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "ops.middleware.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "ops.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -117,6 +117,8 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "ops.middleware.MaintenanceModeMiddleware",
+    "ops.middleware.RateLimitMiddleware",
 ]
 
 ROOT_URLCONF = "threadly.urls"
@@ -135,6 +137,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "marketplace.context_processors.navigation",
+                "orders.context_processors.cart",
             ],
         },
     },
@@ -180,8 +183,11 @@ TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBacken
 # --- Accounts (django-allauth) ----------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
+    # Refuses every login while the account or IP is locked out (ops.lockout); must be first.
+    "ops.lockout.LockoutBackend",
+    # Django's and allauth's backends, refusing banned members (and ending their sessions).
+    "accounts.backends.ModelBackend",
+    "accounts.backends.AuthenticationBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -217,6 +223,9 @@ if env_str("APPLE_CLIENT_ID") and env_str("APPLE_PRIVATE_KEY"):
             }
         ]
     }
+# A provider's app (and its URLs) is installed only when its keys are set: an unconfigured
+# provider would answer its login URLs with an error.
+INSTALLED_APPS += [f"allauth.socialaccount.providers.{name}" for name in SOCIALACCOUNT_PROVIDERS]
 CLERK_WEBHOOK_SECRET = env_str("CLERK_WEBHOOK_SECRET")
 
 # --- Marketplace ------------------------------------------------------------------------------
@@ -244,6 +253,16 @@ POSTHOG_KEY = env_str("POSTHOG_KEY")
 POSTHOG_HOST = env_str("POSTHOG_HOST", "https://eu.i.posthog.com")
 SENTRY_DSN = env_str("SENTRY_DSN")
 SENTRY_ENVIRONMENT = env_str("SENTRY_ENVIRONMENT", "development" if DEBUG else "production")
+SENTRY_TRACES_SAMPLE_RATE = float(env_decimal("SENTRY_TRACES_SAMPLE_RATE", "0"))
+if SENTRY_DSN and not RUNNING_TESTS:
+    from ops.sentry import init_sentry
+
+    init_sentry(
+        dsn=SENTRY_DSN,
+        environment=SENTRY_ENVIRONMENT,
+        release=VERSION,
+        traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE,
+    )
 
 # --- Commerce ---------------------------------------------------------------------------------
 STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY")
@@ -252,6 +271,9 @@ STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
 # Only for tests and local Stripe emulators: where the stripe SDK sends its requests.
 STRIPE_API_BASE = env_str("STRIPE_API_BASE")
 PLATFORM_FEE_PERCENTAGE = env_decimal("PLATFORM_FEE_PERCENTAGE", "5")
+# The local gateway's "Test payment" page marks orders paid without money: on by default only
+# in development and tests; a production demo site must opt in explicitly.
+ALLOW_TEST_PAYMENTS = env_bool("ALLOW_TEST_PAYMENTS", DEBUG or RUNNING_TESTS)
 RESERVATION_TTL_MINUTES = env_int("RESERVATION_TTL_MINUTES", 30)
 ORDER_AUTO_COMPLETE_DAYS = env_int("ORDER_AUTO_COMPLETE_DAYS", 7)
 ENCRYPTION_KEY = env_str("ENCRYPTION_KEY")
@@ -277,6 +299,21 @@ ALERT_EMAILS = env_list("ALERT_EMAILS")
 ALERT_WEBHOOK_URL = env_str("ALERT_WEBHOOK_URL")
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
 CORS_URLS_REGEX = r"^/api/.*$"
+# Rate limits (ops.ratelimit): "<count>/<s|m|h|d>" per user or IP.
+RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
+RATELIMIT_DEFAULT = env_str("RATELIMIT_DEFAULT", "100/m")
+RATELIMIT_AUTH = env_str("RATELIMIT_AUTH", "10/m")
+# Failed logins (ops.lockout): lock an account / an IP for LOGIN_LOCKOUT_MINUTES.
+LOGIN_LOCKOUT_ATTEMPTS = env_int("LOGIN_LOCKOUT_ATTEMPTS", 5)
+LOGIN_LOCKOUT_IP_ATTEMPTS = env_int("LOGIN_LOCKOUT_IP_ATTEMPTS", 20)
+LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15)
+# Reverse proxies in front of the app that append to X-Forwarded-For (0: use REMOTE_ADDR).
+NUM_PROXIES = env_int("NUM_PROXIES", 0)
+# ops_status alerts: at most one message per metric and level per window.
+ALERT_WINDOW_MINUTES = env_int("ALERT_WINDOW_MINUTES", 60)
+# Incident log file (manage.py incident appends here too); backups and rotated logs.
+LOG_DIR = Path(env_str("LOG_DIR") or BASE_DIR / "logs")
+BACKUP_DIR = Path(env_str("BACKUP_DIR") or BASE_DIR / "backups")
 
 # --- Static and media files -------------------------------------------------------------------
 STATIC_URL = "/static/"

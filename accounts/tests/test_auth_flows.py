@@ -1,5 +1,10 @@
 """Sign-up, login and logout through allauth, with Threadly's templates and records."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from django.urls import reverse
 
@@ -178,15 +183,37 @@ def test_social_buttons_hidden_without_configured_providers(client, settings):
     assert "Continue with Apple" not in content
 
 
-def test_google_button_shown_when_configured(client, settings):
-    """Configuring Google adds a "Continue with Google" button posting to its login URL."""
-    settings.SOCIALACCOUNT_PROVIDERS = {
-        "google": {"APPS": [{"client_id": "id.apps.example", "secret": "s"}]}
+def test_google_sign_in_is_installed_and_offered_only_when_its_keys_are_set():
+    """With Google's keys in the environment, its provider app is installed and the login page
+    shows a "Continue with Google" button posting to its login URL (a fresh process, since
+    settings decide INSTALLED_APPS at start-up)."""
+    script = (
+        "import django; django.setup()\n"
+        "from django.core.management import call_command\n"
+        "call_command('migrate', verbosity=0)\n"
+        "from django.test import Client\n"
+        "html = Client().get('/accounts/login/').content.decode()\n"
+        "print('Continue with Google' in html, 'action=\"/accounts/google/login/' in html,"
+        " 'Continue with Apple' in html)\n"
+    )
+    env = {
+        "PATH": os.environ["PATH"],
+        "DJANGO_SETTINGS_MODULE": "threadly.settings",
+        "DEBUG": "1",
+        "DATABASE_URL": "sqlite://:memory:",
+        "GOOGLE_CLIENT_ID": "id.apps.example",
+        "GOOGLE_CLIENT_SECRET": "s",
     }
-    content = client.get(reverse("account_login")).content.decode()
-    assert "Continue with Google" in content
-    assert "Continue with Apple" not in content
-    assert 'action="/accounts/google/login/' in content
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=Path(__file__).resolve().parents[2],
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "True", "False"]
 
 
 def test_logout_confirm_then_post_logs_out(client):

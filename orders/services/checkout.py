@@ -79,6 +79,8 @@ def checkout_reserve(*, buyer, address: Address) -> Checkout:
     if address.user_id != buyer.pk:
         raise CheckoutError("Choose one of your addresses.")
     gateway = get_gateway()
+    if gateway.name == "local" and not settings.ALLOW_TEST_PAYMENTS:
+        raise CheckoutError("Payments aren't available right now. Please try again later.")
     with transaction.atomic():
         items = list(CartItem.objects.filter(cart__user=buyer).order_by("listing_id"))
         if not items:
@@ -383,7 +385,7 @@ def checkout_confirm_return(*, checkout: Checkout) -> Checkout:
 
 def checkout_test_payment_decide(*, checkout: Checkout, actor, approve: bool) -> Checkout:
     """The local gateway's test page: approve or decline, through the webhook's services."""
-    if checkout.gateway != "local":
+    if checkout.gateway != "local" or not settings.ALLOW_TEST_PAYMENTS:
         raise CheckoutError("Test payments are only available with the local gateway.")
     if approve:
         return checkout_mark_paid(

@@ -15,9 +15,10 @@ from orders.services.checkout import (
     checkout_mark_failed,
     checkout_mark_paid,
     checkout_reserve,
+    checkout_test_payment_decide,
     reservations_release_expired,
 )
-from orders.tests.factories import ListingFactory, UserFactory
+from orders.tests.factories import AddressFactory, ListingFactory, UserFactory
 from orders.tests.helpers import start_checkout
 
 pytestmark = pytest.mark.django_db
@@ -216,3 +217,28 @@ def test_system_checks_name_missing_settings(settings):
     settings.DEBUG, settings.RUNNING_TESTS, settings.ENCRYPTION_KEY = False, False, ""
     settings.STRIPE_SECRET_KEY, settings.STRIPE_WEBHOOK_SECRET = "sk_test_x", ""
     assert {p.id for p in payment_settings_check(None)} == {"orders.E001", "orders.W001"}
+
+
+def test_production_without_payment_keys_is_a_system_check_error(settings):
+    """With DEBUG off, no Stripe key and no explicit ALLOW_TEST_PAYMENTS, start-up is refused."""
+    from orders.checks import payment_settings_check
+
+    settings.DEBUG, settings.RUNNING_TESTS, settings.ENCRYPTION_KEY = False, False, "set"
+    settings.STRIPE_SECRET_KEY, settings.ALLOW_TEST_PAYMENTS = "", False
+    assert [p.id for p in payment_settings_check(None)] == ["orders.E002"]
+    settings.ALLOW_TEST_PAYMENTS = True
+    assert payment_settings_check(None) == []
+
+
+def test_test_payments_refused_unless_allowed(settings, buyer, two_seller_cart):
+    """Without ALLOW_TEST_PAYMENTS nobody can start or approve a test payment: nothing is paid."""
+    checkout = start_checkout(buyer, [])
+    settings.ALLOW_TEST_PAYMENTS = False
+    with pytest.raises(CheckoutError, match="only available"):
+        checkout_test_payment_decide(checkout=checkout, actor=buyer, approve=True)
+    checkout.refresh_from_db()
+    assert checkout.status == Checkout.Status.PENDING
+    other_buyer = UserFactory()
+    cart_add_item(user=other_buyer, session={}, listing_id=ListingFactory().pk)
+    with pytest.raises(CheckoutError, match="aren't available"):
+        checkout_reserve(buyer=other_buyer, address=AddressFactory(user=other_buyer))
