@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP_FLAGS := --quiet --disable-pip-version-check
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help run test screenshots lint format migrate seed shell clean lock
+.PHONY: help run test screenshots lint format audit migrate seed shell clean lock
 
 help:
 	@echo "make run    serve Threadly with demo data on http://127.0.0.1:8000"
@@ -44,6 +44,11 @@ lint: $(VENV)/.installed-dev
 format: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+
+# Known vulnerabilities in the locked dependencies (needs the PyPI advisory service online).
+audit: $(VENV)/.installed-dev
+	$(PY) -m pip install $(PIP_FLAGS) pip-audit
+	$(VENV)/bin/pip-audit --strict --no-deps --disable-pip -r requirements-dev.lock
 
 migrate: $(VENV)/.installed
 	DEBUG=$${DEBUG:-1} $(PY) manage.py migrate

@@ -62,28 +62,34 @@ def category_tree() -> list[dict]:
     return tree
 
 
-def category_choices() -> list[tuple[int, str]]:
-    """(id, "Women › Tops › T-shirts") for every category, depth first, for select boxes."""
-    tree = category_tree()
+def _labelled_tree(tree: list[dict]) -> list[tuple[dict, str]]:
+    """Each node of `tree` with its "Women › Tops › T-shirts" label, depth first."""
     children: dict[int | None, list[dict]] = {}
     for node in tree:
         children.setdefault(node["parent_id"], []).append(node)
-    choices: list[tuple[int, str]] = []
+    labelled: list[tuple[dict, str]] = []
 
     def walk(parent_id: int | None, prefix: str) -> None:
         for node in children.get(parent_id, []):
             label = f"{prefix}{node['name']}"
-            choices.append((node["id"], label))
+            labelled.append((node, label))
             walk(node["id"], f"{label} › ")
 
     walk(None, "")
-    return choices
+    return labelled
+
+
+def category_choices() -> list[tuple[int, str]]:
+    """(id, "Women › Tops › T-shirts") for every category, depth first, for select boxes."""
+    return [(node["id"], label) for node, label in _labelled_tree(category_tree())]
 
 
 def category_slug_choices() -> list[tuple[str, str]]:
-    """(slug, "Women › Tops") for every category, depth first, for the browse filter."""
-    slugs = {node["id"]: node["slug"] for node in category_tree()}
-    return [(slugs[pk], label) for pk, label in category_choices()]
+    """(slug, "Women › Tops") for every category, depth first, for the browse filter.
+
+    Built from one read of the cached tree, so a category added meanwhile can't be half-seen.
+    """
+    return [(node["slug"], label) for node, label in _labelled_tree(category_tree())]
 
 
 def category_descendant_ids(category_id: int) -> list[int]:

@@ -201,6 +201,11 @@ ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = env_str("ACCOUNT_EMAIL_VERIFICATION", "optional")
 ACCOUNT_UNIQUE_EMAIL = True
+# Handles that would let a member pass as the platform.
+ACCOUNT_USERNAME_BLACKLIST = [
+    "admin", "administrator", "staff", "support", "help", "threadly", "moderator", "root",
+    "security", "billing", "payments", "official", "system",
+]  # fmt: skip
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
 ACCOUNT_RATE_LIMITS = False if RUNNING_TESTS else {}

@@ -7,6 +7,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
@@ -71,7 +73,40 @@ def _role_flags(data: dict[str, Any]) -> dict[str, bool]:
     return {"is_staff": role == "admin", "is_seller": role == "seller"}
 
 
+def _check_shape(data: dict[str, Any]) -> None:
+    """Refuse a signed event whose fields have the wrong type or length (422, not a 500 that
+    the provider would retry forever)."""
+
+    def optional(value: Any, kind: type | tuple[type, ...], what: str) -> None:
+        if value is not None and not isinstance(value, kind):
+            raise WebhookPayloadError(f"{what} has the wrong type.")
+
+    optional(data.get("id"), (str, int), "data.id")
+    if len(str(data.get("id") or "")) > User._meta.get_field("external_id").max_length:
+        raise WebhookPayloadError("data.id is too long.")
+    for field in ("username", "first_name", "last_name", "primary_email_address_id"):
+        optional(data.get(field), str, f"data.{field}")
+    optional(data.get("public_metadata"), dict, "data.public_metadata")
+    optional((data.get("public_metadata") or {}).get("role"), str, "public_metadata.role")
+    optional(data.get("email_addresses"), list, "data.email_addresses")
+    for entry in data.get("email_addresses") or []:
+        optional(entry, dict, "an email_addresses entry")
+        if entry is None:
+            raise WebhookPayloadError("An email_addresses entry is empty.")
+        address = entry.get("email_address")
+        optional(address, str, "email_address")
+        optional(entry.get("verification"), dict, "verification")
+        if address:
+            try:
+                validate_email(address.strip())
+            except ValidationError:
+                raise WebhookPayloadError("An email address is not valid.") from None
+            if len(address.strip()) > User._meta.get_field("email").max_length:
+                raise WebhookPayloadError("An email address is too long.")
+
+
 def _user_upsert(data: dict[str, Any]) -> User:
+    _check_shape(data)
     external_id = str(data.get("id") or "").strip()
     if not external_id:
         raise WebhookPayloadError("The event has no user id (data.id).")

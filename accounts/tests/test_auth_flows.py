@@ -85,6 +85,23 @@ def test_signup_with_taken_username_is_refused(client):
     assert not User.objects.filter(email="new@example.test").exists()
 
 
+@pytest.mark.parametrize("handle", ["admin", "Threadly", "SUPPORT"])
+def test_signup_with_a_handle_reserved_for_the_platform_is_refused(client, handle):
+    """Handles that would pass as the platform (any case) cannot be taken by a member."""
+    response = client.post(
+        reverse("account_signup"),
+        {
+            "email": "new@example.test",
+            "username": handle,
+            "password1": "a-Long-pass-phrase-9",
+            "password2": "a-Long-pass-phrase-9",
+        },
+    )
+    assert response.status_code == 200
+    assert "username can not be used" in response.content.decode().lower()
+    assert not User.objects.filter(email="new@example.test").exists()
+
+
 def test_login_with_email_succeeds_audits_and_counts(client, django_capture_on_commit_callbacks):
     """A member logs in with their email; audited as auth.login and counted as "login"."""
     user = UserFactory()

@@ -59,6 +59,17 @@ class StripeGateway:
                 }
             ) from exc
 
+    def undelivered_events(self, *, since: int) -> list[dict]:
+        """Events created since the Unix time `since` whose webhook delivery failed (Events API,
+        delivery_success=false), oldest first, as plain dicts."""
+        page = self._call(
+            "events.list",
+            self.client.v1.events.list,
+            params={"delivery_success": False, "created": {"gte": since}, "limit": 100},
+        )
+        events = self._call("events.list", lambda: [e.to_dict() for e in page.auto_paging_iter()])
+        return sorted(events, key=lambda event: event.get("created", 0))
+
     def start_payment(self, request: PaymentRequest) -> PaymentSession:
         params = {
             "mode": "payment",

@@ -72,7 +72,10 @@ def test_newcomer_signs_up_sells_an_item_with_two_photos_and_finds_it_browsing(
     page.fill("input[name=price]", "45.50")
     page.set_input_files(
         "input[name=images]",
-        [_photo(tmp_path / "front.jpg", (40, 90, 60)), _photo(tmp_path / "back.jpg", (60, 110, 80))],
+        [
+            _photo(tmp_path / "front.jpg", (40, 90, 60)),
+            _photo(tmp_path / "back.jpg", (60, 110, 80)),
+        ],
     )
     page.get_by_role("button", name="Publish").click()
     page.wait_for_load_state()

@@ -8,25 +8,17 @@ from ops.audit import audit_log
 
 
 def undelivered_events(*, days: int) -> list[dict]:
-    """Stripe events of the last `days` days whose webhook delivery failed (Events API,
-    delivery_success=false), oldest first, as plain dicts."""
-    import stripe
+    """Stripe events of the last `days` days whose webhook delivery failed, oldest first."""
+    from orders.exceptions import IntegrationError
+    from orders.payments import get_gateway
 
-    base = settings.STRIPE_API_BASE or None
-    client = stripe.StripeClient(
-        settings.STRIPE_SECRET_KEY,
-        base_addresses={"api": base} if base else None,
-        max_network_retries=2,
-    )
-    since = int(time.time()) - days * 86400
+    gateway = get_gateway()
+    if not hasattr(gateway, "undelivered_events"):
+        raise CommandError("The payment gateway in use keeps no undelivered events to replay.")
     try:
-        page = client.v1.events.list(
-            params={"delivery_success": False, "created": {"gte": since}, "limit": 100}
-        )
-        events = [event.to_dict() for event in page.auto_paging_iter()]
-    except stripe.StripeError as exc:
-        raise CommandError(f"Stripe refused the events list: {exc}") from exc
-    return sorted(events, key=lambda e: e.get("created", 0))
+        return gateway.undelivered_events(since=int(time.time()) - days * 86400)
+    except IntegrationError as exc:
+        raise CommandError(f"Stripe refused the events list: {exc.context}") from exc
 
 
 class Command(BaseCommand):
