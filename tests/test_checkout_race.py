@@ -25,7 +25,6 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 def _postgres_only(settings):
     if connection.vendor != "postgresql":
         pytest.skip("row-lock races need PostgreSQL")
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def run_together(functions):

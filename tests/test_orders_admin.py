@@ -18,8 +18,7 @@ S = Order.Status
 
 
 @pytest.fixture(autouse=True)
-def _fast_hasher(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+def _clear_gateway_log():
     LocalGateway.log.clear()
 
 

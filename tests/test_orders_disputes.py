@@ -21,7 +21,6 @@ S = Order.Status
 @pytest.fixture(autouse=True)
 def _settings(settings):
     settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     LocalGateway.log.clear()
 
 

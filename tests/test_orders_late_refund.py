@@ -19,7 +19,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def _settings(settings):
     settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     LocalGateway.log.clear()
 
 

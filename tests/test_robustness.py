@@ -97,7 +97,6 @@ def build_world() -> World:
 
 @pytest.fixture(autouse=True)
 def _scanner_settings(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.RATELIMIT_ENABLED = False  # a scanner is exactly what the limiter stops
 
 

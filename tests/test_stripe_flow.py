@@ -14,29 +14,9 @@ from orders.money import to_minor_units
 from orders.payments import get_gateway
 from orders.services.refunds import order_refund
 from orders.tests.factories import ListingFactory, UserFactory
-from orders.tests.stripe_support import WEBHOOK_SECRET, FakeStripe, event, post_event, sign
+from orders.tests.stripe_support import ADDRESS, event, post_event, sign
 
 pytestmark = pytest.mark.django_db
-
-ADDRESS = {
-    "address_mode": "new",
-    "full_name": "Ada Lovelace",
-    "line1": "12 Analytical Row",
-    "city": "London",
-    "postcode": "N1 9GU",
-    "country": "GB",
-    "phone": "+44 20 7946 0000",
-}
-
-
-@pytest.fixture
-def fake_stripe(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    with FakeStripe() as fake:
-        settings.STRIPE_SECRET_KEY = "sk_test_threadly"
-        settings.STRIPE_API_BASE = fake.url
-        settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
-        yield fake
 
 
 def onboard(client, fake, seller):

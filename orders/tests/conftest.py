@@ -37,8 +37,3 @@ def two_seller_cart(buyer):
     for listing in (a1, a2, b1):
         cart_add_item(user=buyer, session={}, listing_id=listing.pk)
     return a1, a2, b1
-
-
-@pytest.fixture(autouse=True)
-def _fast_password_hasher(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

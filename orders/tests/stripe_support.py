@@ -9,6 +9,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl
 
 WEBHOOK_SECRET = "whsec_test_threadly"
+# A valid checkout address form submission.
+ADDRESS = {
+    "address_mode": "new",
+    "full_name": "Ada Lovelace",
+    "line1": "12 Analytical Row",
+    "city": "London",
+    "postcode": "N1 9GU",
+    "country": "GB",
+    "phone": "+44 20 7946 0000",
+}
 
 
 def sign(payload: str, *, secret: str = WEBHOOK_SECRET, timestamp: int | None = None) -> str:

@@ -7,19 +7,9 @@ from orders.models import Address, Order, Payout
 from orders.payments.local import LocalGateway
 from orders.tests.factories import ListingFactory, UserFactory
 from orders.tests.helpers import paid_order, start_checkout
+from orders.tests.stripe_support import ADDRESS
 
 pytestmark = pytest.mark.django_db
-
-ADDRESS = {
-    "address_mode": "new",
-    "full_name": "Ada Lovelace",
-    "line1": "12 Analytical Row",
-    "line2": "",
-    "city": "London",
-    "postcode": "N1 9GU",
-    "country": "GB",
-    "phone": "+44 20 7946 0000",
-}
 
 
 def test_done_means_two_sellers_full_flow_local_gateway(client, django_capture_on_commit_callbacks):
