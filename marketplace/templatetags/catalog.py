@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 from django import template
+from django.conf import settings
 from django.utils.formats import number_format
 
 register = template.Library()
@@ -11,8 +12,9 @@ SYMBOLS = {"EUR": "€", "GBP": "£", "USD": "$"}
 
 
 @register.filter
-def money(amount: Decimal | None, currency: str = "EUR") -> str:
-    """12.5, "EUR" -> "€12.50"."""
+def money(amount: Decimal | None, currency: str | None = None) -> str:
+    """12.5, "EUR" -> "€12.50"; without a currency, the site's (settings.CURRENCY)."""
+    currency = currency or settings.CURRENCY
     if amount in (None, ""):
         return ""
     value = number_format(Decimal(amount).quantize(Decimal("0.01")), 2, force_grouping=True)
