@@ -31,7 +31,7 @@ postgres_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="ne
 OPS_COMMANDS = [
     "db_optimize", "db_backup", "db_restore", "db_clean_old", "db_export", "storage_clean",
     "logs_rotate", "cache_clear", "cache_flush", "incident", "maintenance", "db_connections",
-    "smoke_test", "ops_status", "payments_replay",
+    "smoke_test", "ops_status", "payments_replay", "run_worker",
 ]  # fmt: skip
 
 
