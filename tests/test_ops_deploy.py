@@ -50,13 +50,13 @@ def test_gunicorn_workers_follow_cpu_count(monkeypatch):
 
 
 def test_compose_and_procfile_run_app_worker_postgres_redis():
-    """compose.yaml has app, worker, PostgreSQL and Redis; the worker runs the order loops."""
+    """compose.yaml has app, worker, PostgreSQL and Redis; both worker entries run run_worker."""
     compose = (BASE_DIR / "compose.yaml").read_text()
     for service in ("  app:", "  worker:", "  db:", "  redis:"):
         assert service in compose
-    assert "release_reservations" in compose
-    assert "complete_orders" in compose
+    assert "command: python manage.py run_worker" in compose
     procfile = (BASE_DIR / "Procfile").read_text()
+    assert "worker: python manage.py run_worker" in procfile
     assert procfile.startswith("release: python manage.py migrate")
     assert "web: gunicorn -c gunicorn.conf.py" in procfile
 

@@ -5,7 +5,6 @@ errors, no serious accessibility violations (axe-core), and a screenshot of each
 """
 
 import io
-import json
 from pathlib import Path
 
 import pytest
@@ -13,8 +12,8 @@ from django.core.management import call_command
 from PIL import Image
 
 from marketplace.models import Listing
+from tests.browser.conftest import assert_fits_width, serious_axe_violations
 
-AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
@@ -24,24 +23,6 @@ def _photo(path: Path, colour: tuple[int, int, int]) -> Path:
     image.save(buffer, format="JPEG", quality=85)
     path.write_bytes(buffer.getvalue())
     return path
-
-
-def _assert_fits_width(page) -> None:
-    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 0, f"{page.url} scrolls sideways by {overflow}px"
-
-
-def _serious_axe_violations(page) -> list[str]:
-    page.evaluate(AXE.read_text())
-    result = page.evaluate(
-        "async () => JSON.stringify(await axe.run(document, {resultTypes: ['violations']}))"
-    )
-    violations = json.loads(result)["violations"]
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']} — {v['nodes'][0]['target']}"
-        for v in violations
-        if v["impact"] in {"serious", "critical"}
-    ]
 
 
 def test_newcomer_signs_up_sells_an_item_with_two_photos_and_finds_it_browsing(
@@ -60,7 +41,7 @@ def test_newcomer_signs_up_sells_an_item_with_two_photos_and_finds_it_browsing(
     assert "/accounts/signup/" not in page.url
 
     page.goto(f"{live_server.url}/items/new/")
-    _assert_fits_width(page)
+    assert_fits_width(page)
     page.fill("input[name=title]", "Green corduroy jacket")
     category_value = page.eval_on_selector(
         "select[name=category]", "s => [...s.options].find(o => o.value).value"
@@ -89,7 +70,7 @@ def test_newcomer_signs_up_sells_an_item_with_two_photos_and_finds_it_browsing(
     page.goto(f"{live_server.url}/browse/?brand=Carhartt")
     card = page.get_by_role("link", name="Green corduroy jacket")
     assert card.first.is_visible()
-    _assert_fits_width(page)
+    assert_fits_width(page)
     assert page.js_errors == []
 
 
@@ -111,8 +92,8 @@ def test_key_pages_fit_the_screen_and_pass_an_accessibility_audit(
         response = page.goto(f"{live_server.url}{path}")
         assert response.status == 200, path
         page.wait_for_load_state("networkidle")
-        _assert_fits_width(page)
-        assert _serious_axe_violations(page) == [], path
+        assert_fits_width(page)
+        assert serious_axe_violations(page) == [], path
         # Scroll through once so lazy-loaded photos are in the full-page screenshot.
         page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
         page.wait_for_load_state("networkidle")
@@ -126,5 +107,5 @@ def test_key_pages_fit_the_screen_and_pass_an_accessibility_audit(
 def test_accessibility_audit_reports_an_image_without_alt_text(phone):
     """The axe-core audit used above really flags a serious problem when there is one."""
     phone.set_content('<html lang="en"><body><main><img src="data:,"></main></body></html>')
-    violations = _serious_axe_violations(phone)
+    violations = serious_axe_violations(phone)
     assert any(v.startswith("image-alt") for v in violations)
