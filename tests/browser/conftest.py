@@ -95,3 +95,17 @@ def serious_axe_violations(page) -> list[str]:
         for v in violations
         if v["impact"] in {"serious", "critical"}
     ]
+
+
+DEMO_PASSWORD = "threadly-demo"  # noqa: S105 - seed_demo's documented login
+
+
+def log_in(page, base: str, email: str, password: str = DEMO_PASSWORD) -> None:
+    """Start a fresh session and log in through the login form."""
+    page.context.clear_cookies()
+    page.goto(f"{base}/accounts/login/")
+    page.fill("input[name=login]", email)
+    page.fill("input[name=password]", password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_load_state()
+    assert "/accounts/login/" not in page.url, email

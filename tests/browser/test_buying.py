@@ -8,19 +8,9 @@ from django.core.management import call_command
 
 from marketplace.models import Listing
 from orders.models import Order, Payout
+from tests.browser.conftest import log_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
-PASSWORD = "threadly-demo"
-
-
-def _log_in(page, base: str, email: str) -> None:
-    page.context.clear_cookies()
-    page.goto(f"{base}/accounts/login/")
-    page.fill("input[name=login]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_load_state()
-    assert "/accounts/login/" not in page.url
 
 
 def _add_first_item_of(page, base: str, username: str) -> Listing:
@@ -37,7 +27,7 @@ def test_shopper_buys_from_two_sellers_and_each_is_paid_only_after_delivery(live
     call_command("seed_demo", verbosity=0)
     base, page = live_server.url, phone
 
-    _log_in(page, base, "buyer@threadly.test")
+    log_in(page, base, "buyer@threadly.test")
     first = _add_first_item_of(page, base, "mila.vintage")
     second = _add_first_item_of(page, base, "oskar.threads")
     page.goto(f"{base}/cart/")
@@ -64,7 +54,7 @@ def test_shopper_buys_from_two_sellers_and_each_is_paid_only_after_delivery(live
     assert {o.status for o in orders.values()} == {Order.Status.PAID}
     mila_order = orders["mila.vintage"]
 
-    _log_in(page, base, "seller1@threadly.test")
+    log_in(page, base, "seller1@threadly.test")
     page.goto(f"{base}{mila_order.get_absolute_url()}")
     page.fill("input[name=carrier]", "An Post")
     page.fill("input[name=tracking_number]", "CP123456789IE")
@@ -74,7 +64,7 @@ def test_shopper_buys_from_two_sellers_and_each_is_paid_only_after_delivery(live
     assert mila_order.status == Order.Status.SHIPPED
     assert not Payout.objects.filter(order=mila_order).exists()
 
-    _log_in(page, base, "buyer@threadly.test")
+    log_in(page, base, "buyer@threadly.test")
     page.goto(f"{base}{mila_order.get_absolute_url()}")
     page.get_by_role("button", name="I received it — all good").click()
     page.wait_for_load_state()

@@ -10,21 +10,10 @@ from django.core.management import call_command
 
 from marketplace.models import Category, Listing
 from orders.models import Order
-from tests.browser.conftest import serious_axe_violations
+from tests.browser.conftest import log_in, serious_axe_violations
 
 pytestmark = pytest.mark.django_db(transaction=True)
-PASSWORD = "threadly-demo"
 MISSING_DOCUMENT = "the server responded with a status of 404"
-
-
-def _log_in(page, base: str, email: str) -> None:
-    page.context.clear_cookies()
-    page.goto(f"{base}/accounts/login/")
-    page.fill("input[name=login]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_load_state()
-    assert "/accounts/login/" not in page.url, email
 
 
 class _Audit:
@@ -76,7 +65,7 @@ def test_every_page_fits_the_screen_and_passes_an_accessibility_audit(
     audit.visit("status", "/status")
     audit.visit("not-found", "/no-such-page/", status=404)
 
-    _log_in(page, base, "buyer@threadly.test")
+    log_in(page, base, "buyer@threadly.test")
     for username in ("mila.vintage", "oskar.threads"):
         listing = (
             Listing.objects.for_sale().filter(seller__username=username).order_by("pk").first()
@@ -104,7 +93,7 @@ def test_every_page_fits_the_screen_and_passes_an_accessibility_audit(
     audit.visit("dashboard", "/me/")
     audit.visit("profile-edit", "/me/profile/")
 
-    _log_in(page, base, "seller1@threadly.test")
+    log_in(page, base, "seller1@threadly.test")
     audit.visit("sell", "/items/new/")
     audit.visit("my-listings", "/my/listings/")
     audit.visit("listing-edit", f"/items/{mine.pk}/edit/")
@@ -112,7 +101,7 @@ def test_every_page_fits_the_screen_and_passes_an_accessibility_audit(
     audit.visit("payouts", "/sales/payments/")
     audit.visit("seller-stats", "/dashboard/stats/")
 
-    _log_in(page, base, "admin@threadly.test")
+    log_in(page, base, "admin@threadly.test")
     audit.visit("analytics", "/ops/analytics/")
 
     assert audit.problems == []
