@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from marketplace import selectors
 from marketplace.models import MAX_PRICE, MIN_PRICE, Category, Listing, ListingImage
 from marketplace.selectors import SORTS, ListingFilters
+from marketplace.services.listings import held_quantity_message
 from threadly.images import ProcessedImage, process_image
 
 MAX_SHIPPING = Decimal("1000.00")
@@ -132,6 +133,12 @@ class ListingForm(CatalogForm):
         },
     )
     quantity = forms.IntegerField(label=_("Quantity"), min_value=1, max_value=999, initial=1)
+
+    def __init__(self, *args, held: int = 0, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if held:
+            # Units in a checkout not yet paid: the quantity is locked until they are settled.
+            self.fields["quantity"].help_text = held_quantity_message(held)
 
     def service_kwargs(self) -> dict:
         data = self.cleaned_data

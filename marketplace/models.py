@@ -103,7 +103,10 @@ class Listing(TimeStampedModel):
         default=Decimal("0.00"),
         validators=[MinValueValidator(Decimal("0.00")), MaxValueValidator(Decimal("1000.00"))],
     )
+    # Units on sale now. Units in a checkout not yet paid are not in `quantity` but counted in
+    # `held_quantity` (stock services only): the seller can't change `quantity` while any are.
     quantity = models.PositiveIntegerField(default=1, validators=[MaxValueValidator(999)])
+    held_quantity = models.PositiveIntegerField(default=0, editable=False)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     published_at = models.DateTimeField(null=True, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True)

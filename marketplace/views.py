@@ -204,6 +204,7 @@ def _edit_context(listing: Listing, **forms) -> dict:
         "images": images,
         "form": forms.get("form")
         or ListingForm(
+            held=listing.held_quantity,
             initial={
                 "title": listing.title,
                 "category": listing.category_id,
@@ -215,7 +216,7 @@ def _edit_context(listing: Listing, **forms) -> dict:
                 "price": listing.price,
                 "shipping_price": listing.shipping_price,
                 "quantity": listing.quantity,
-            }
+            },
         ),
         "add_form": forms.get("add_form") or ImagesAddForm(existing=len(images)),
         "order_form": order_form,
@@ -229,7 +230,7 @@ def listing_edit(request: HttpRequest, pk: int) -> HttpResponse:
     listing = services.access_listing_for_seller(user=request.user, listing_id=pk)
     form = None
     if request.method == "POST":
-        form = ListingForm(request.POST)
+        form = ListingForm(request.POST, held=listing.held_quantity)
         if form.is_valid():
             try:
                 services.listing_update(

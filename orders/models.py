@@ -370,6 +370,8 @@ class Refund(TimeStampedModel):
         PENDING = "pending", _("Pending")
         SUCCEEDED = "succeeded", _("Succeeded")
         FAILED = "failed", _("Failed")
+        # Never to be sent or confirmed: the buyer got the money back another way (lost dispute).
+        SUPERSEDED = "superseded", _("Superseded")
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")
     amount = money_field()

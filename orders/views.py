@@ -213,7 +213,8 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "is_seller": is_seller,
             "can_cancel": order.status == Order.Status.PAID
             or (order.status == Order.Status.PENDING_PAYMENT and (is_buyer or is_admin)),
-            "can_refund": (is_seller or is_admin) and order.status in transitions.REFUNDABLE,
+            "can_refund": (is_seller or is_admin)
+            and order.status in transitions.REFUND_REQUESTABLE,
             "ship_form": ShipForm(),
             "refund_form": RefundForm(),
             "S": Order.Status,

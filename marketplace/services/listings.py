@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import User
 from marketplace.exceptions import ListingNotPublishable, ListingStateError
@@ -104,14 +105,25 @@ def listing_update(
 ) -> Listing:
     """Change the details of a listing that is not reserved or sold. Locks the listing row.
 
-    Raises ListingNotFound (not the user's), ListingStateError.
+    `quantity` is the number of units on sale. It can't change while units are held by a
+    checkout not yet paid (`held_quantity`): their release gives them back, so stock would end
+    above what the seller set. Raises ListingNotFound (not the user's), ListingStateError.
     """
     listing = access_listing_for_seller(user=user, listing_id=listing_id, lock=True)
+    if listing.status == Listing.Status.RESERVED:
+        raise ListingStateError(
+            _(
+                "Someone is buying this item right now. You can edit it again if their "
+                "payment doesn't go through."
+            )
+        )
     if listing.status not in EDITABLE_STATUSES:
         raise ListingStateError(
             _("This item is %(status)s and can no longer be edited.")
             % {"status": listing.get_status_display().lower()}
         )
+    if quantity != listing.quantity and listing.held_quantity:
+        raise ListingStateError(held_quantity_message(listing.held_quantity))
     listing.title = title.strip()
     listing.slug = _slug(title)
     listing.description = description.strip()
@@ -141,6 +153,16 @@ def listing_update(
     )
     audit_log(action="listing.updated", actor=user, target=listing)
     return listing
+
+
+def held_quantity_message(held: int) -> str:
+    return ngettext(
+        "%(held)d unit is in a buyer's checkout right now, so the quantity can't be changed "
+        "until that purchase is paid or released.",
+        "%(held)d units are in buyers' checkouts right now, so the quantity can't be changed "
+        "until those purchases are paid or released.",
+        held,
+    ) % {"held": held}
 
 
 @transaction.atomic

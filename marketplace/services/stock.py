@@ -8,6 +8,11 @@ caller's own rows (reservations, orders) change together or not at all.
 Status rules: taking the last unit makes an active listing `reserved`; a paid reservation
 turns a listing with no units left into `sold`; units given back make a reserved or sold
 listing `active` again (unless it was deleted).
+
+`held_quantity` counts units taken for a purchase not yet paid (reserve adds, sell and release
+subtract). While it is above zero the seller can't change `quantity` (listing_update), so a
+release gives back exactly the units that were taken and stock never ends above what the
+seller set.
 """
 
 from collections.abc import Iterable
@@ -70,15 +75,17 @@ def listing_reserve_stock(*, listing: Listing, quantity: int) -> None:
     if not listing.is_for_sale or listing.quantity < quantity:
         raise ListingOutOfStock(_("Sorry, this item was just sold."))
     listing.quantity -= quantity
-    fields = ["quantity", "updated_at"]
+    listing.held_quantity += quantity
+    fields = ["quantity", "held_quantity", "updated_at"]
     if listing.quantity == 0:
         listing.status = Listing.Status.RESERVED
         fields.append("status")
     listing.save(update_fields=fields)
 
 
-def listing_sell_reserved_stock(*, listing: Listing) -> None:
-    """A reservation of `listing` was paid: a reserved listing with no units left is `sold`.
+def listing_sell_reserved_stock(*, listing: Listing, quantity: int) -> None:
+    """A reservation of `quantity` units of `listing` was paid: they are no longer held, and a
+    reserved listing with no units left is `sold`.
 
     Preconditions: the caller is inside `transaction.atomic` and holds the row lock
     (`listings_lock`). A listing with units left stays as it is (still on sale), and so does
@@ -86,15 +93,19 @@ def listing_sell_reserved_stock(*, listing: Listing) -> None:
     outside a transaction.
     """
     _require_atomic("listing_sell_reserved_stock")
+    _require_positive(quantity)
+    listing.held_quantity = max(0, listing.held_quantity - quantity)
+    fields = ["held_quantity", "updated_at"]
     if listing.quantity == 0 and listing.status == Listing.Status.RESERVED:
         listing.status = Listing.Status.SOLD
-        listing.save(update_fields=["status", "updated_at"])
+        fields.append("status")
+    listing.save(update_fields=fields)
 
 
-def listing_release_stock(*, listing: Listing, quantity: int) -> None:
-    """Give back `quantity` units taken by `listing_reserve_stock` (an expired or failed
-    payment, a cancelled order); a reserved or sold listing is on sale (`active`) again,
-    unless it was deleted meanwhile.
+def listing_release_stock(*, listing: Listing, quantity: int, sold: bool = False) -> None:
+    """Give back `quantity` units taken by `listing_reserve_stock`: still held (an expired or
+    failed payment) or, with `sold`, already sold (a cancelled paid order); a reserved or sold
+    listing is on sale (`active`) again, unless it was deleted meanwhile.
 
     Preconditions: the caller is inside `transaction.atomic`, holds the row lock
     (`listings_lock`) and passes exactly the quantity it took, once (the caller's
@@ -105,6 +116,10 @@ def listing_release_stock(*, listing: Listing, quantity: int) -> None:
     _require_positive(quantity)
     listing.quantity += quantity
     fields = ["quantity", "updated_at"]
+    if not sold:
+        # max(): holds taken before held_quantity existed were never counted.
+        listing.held_quantity = max(0, listing.held_quantity - quantity)
+        fields.append("held_quantity")
     if (
         listing.status in (Listing.Status.RESERVED, Listing.Status.SOLD)
         and listing.deleted_at is None

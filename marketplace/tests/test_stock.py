@@ -96,7 +96,7 @@ def test_stock_services_refuse_to_run_outside_a_transaction():
     with pytest.raises(TransactionManagementError):
         listing_reserve_stock(listing=listing, quantity=1)
     with pytest.raises(TransactionManagementError):
-        listing_sell_reserved_stock(listing=listing)
+        listing_sell_reserved_stock(listing=listing, quantity=1)
     with pytest.raises(TransactionManagementError):
         listing_release_stock(listing=listing, quantity=1)
     assert stored(listing) == (2, Listing.Status.ACTIVE)
@@ -191,7 +191,7 @@ def test_sell_reserved_stock_sold_out_listing_becomes_sold():
     with transaction.atomic():
         row = locked(listing)
         listing_reserve_stock(listing=row, quantity=1)
-        listing_sell_reserved_stock(listing=row)
+        listing_sell_reserved_stock(listing=row, quantity=1)
     assert stored(listing) == (0, Listing.Status.SOLD)
 
 
@@ -202,7 +202,7 @@ def test_sell_reserved_stock_with_units_left_stays_on_sale():
     with transaction.atomic():
         row = locked(listing)
         listing_reserve_stock(listing=row, quantity=1)
-        listing_sell_reserved_stock(listing=row)
+        listing_sell_reserved_stock(listing=row, quantity=1)
     assert stored(listing) == (2, Listing.Status.ACTIVE)
 
 
@@ -220,7 +220,7 @@ def test_sell_reserved_stock_changes_only_sold_out_reserved_listings(status, qua
     """Only status reserved with zero units becomes sold; anything else is left alone."""
     listing = ListingFactory(status=status, quantity=quantity)
     with transaction.atomic():
-        listing_sell_reserved_stock(listing=locked(listing))
+        listing_sell_reserved_stock(listing=locked(listing), quantity=1)
     assert stored(listing) == (quantity, status)
 
 
@@ -245,7 +245,7 @@ def test_release_stock_sold_listing_is_back_on_sale():
     with transaction.atomic():
         row = locked(listing)
         listing_reserve_stock(listing=row, quantity=1)
-        listing_sell_reserved_stock(listing=row)
+        listing_sell_reserved_stock(listing=row, quantity=1)
     with transaction.atomic():
         listing_release_stock(listing=locked(listing), quantity=1)
     assert stored(listing) == (1, Listing.Status.ACTIVE)
@@ -291,3 +291,29 @@ def test_release_stock_keeps_draft_and_removed_status(status):
     with transaction.atomic():
         listing_release_stock(listing=locked(listing), quantity=1)
     assert stored(listing) == (1, status)
+
+
+# --- held_quantity ------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_held_quantity_counts_units_taken_until_sold_or_released():
+    """Reserving holds units; selling or releasing them ends the hold; giving back units that
+    were already sold (a cancelled order) leaves other holds alone."""
+    listing = ListingFactory(quantity=5)
+    with transaction.atomic():
+        row = locked(listing)
+        listing_reserve_stock(listing=row, quantity=2)
+        listing_reserve_stock(listing=row, quantity=1)
+    listing.refresh_from_db()
+    assert (listing.quantity, listing.held_quantity) == (2, 3)
+    with transaction.atomic():
+        row = locked(listing)
+        listing_sell_reserved_stock(listing=row, quantity=2)
+        listing_release_stock(listing=row, quantity=2, sold=True)
+    listing.refresh_from_db()
+    assert (listing.quantity, listing.held_quantity) == (4, 1)
+    with transaction.atomic():
+        listing_release_stock(listing=locked(listing), quantity=1)
+    listing.refresh_from_db()
+    assert (listing.quantity, listing.held_quantity) == (5, 0)

@@ -268,7 +268,9 @@ def checkout_mark_paid(
         checkout.save(update_fields=fields)
         for reservation in reservations:
             if reservation.status == Reservation.Status.HELD:
-                listing_sell_reserved_stock(listing=listings[reservation.listing_id])
+                listing_sell_reserved_stock(
+                    listing=listings[reservation.listing_id], quantity=reservation.quantity
+                )
                 reservation.status = Reservation.Status.CONVERTED
                 reservation.save(update_fields=["status", "updated_at"])
         late_refund_ids = []

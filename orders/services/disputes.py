@@ -4,7 +4,8 @@ A disputed order is never completed, so a seller share not yet paid stays on the
 Won: the order goes back to the state it had when the dispute opened (a delivered order then
 goes on to completion, paying the seller). Lost: the bank has already returned the money to the
 buyer, so the order ends refunded with a Refund row recording it; no refund call, no transfer,
-and a share already paid out (dispute after completion) is reversed after commit.
+and a share already paid out (dispute after completion) is reversed after commit. A refund still
+pending then is superseded: never sent, never confirmed (the buyer would be paid twice).
 """
 
 import logging
@@ -14,7 +15,7 @@ from django.db import transaction
 
 from orders.exceptions import IllegalTransition, IntegrationError, NotAllowed
 from orders.models import Order, OrderEvent, Refund
-from orders.services.refunds import payout_reverse_after_commit
+from orders.services.refunds import payout_reverse_after_commit, refunds_supersede
 from orders.services.transitions import (
     order_complete,
     order_lock,
@@ -80,6 +81,8 @@ def order_resolve_dispute(
             if previous == S.DELIVERED:
                 transaction.on_commit(lambda: _complete_after_commit(order_id))
         else:
+            # A refund still pending (e.g. queued for retry_refunds) would pay the buyer twice.
+            refunds_supersede(order=order, actor=actor, note=note or "Dispute lost")
             Refund.objects.create(
                 order=order,
                 amount=order.total,

@@ -20,6 +20,7 @@ from orders.models import Order, OrderEvent, Payout, Refund, Reservation
 from orders.payments import get_gateway_by_name
 from orders.services import stock
 from orders.services.transitions import (
+    REFUND_REQUESTABLE,
     REFUNDABLE,
     order_lock,
     record_transition,
@@ -113,12 +114,18 @@ def order_refund_request(
 
     A refund after completion first reverses the seller's transfer. The order only changes in
     refund_confirm (here when the gateway answers "succeeded", else on charge.refunded).
+    IllegalTransition while a dispute is open: the bank may return the money itself.
     """
     with transaction.atomic():
         order = Order.objects.select_for_update().select_related("checkout").get(pk=order_id)
+        if order.status == S.DISPUTED:
+            raise IllegalTransition(
+                f"Order #{order.pk} has an open dispute with the buyer's bank; it can't be "
+                "refunded until the dispute is closed."
+            )
         require_status(
             order,
-            (S.PAID,) if cancels_order else REFUNDABLE,
+            (S.PAID,) if cancels_order else REFUND_REQUESTABLE,
             "cancelled" if cancels_order else "refunded",
         )
         if order.refunds.filter(status=Refund.Status.PENDING).exists():
@@ -141,7 +148,9 @@ def order_refund_request(
                 idempotency_key=f"order-{order.pk}-transfer-reversal",
             )
         except IntegrationError:
-            Refund.objects.filter(pk=refund.pk).update(status=Refund.Status.FAILED)
+            Refund.objects.filter(pk=refund.pk, status=Refund.Status.PENDING).update(
+                status=Refund.Status.FAILED
+            )
             raise
         Payout.objects.filter(pk=payout.pk).update(reversal_ref=reversal.ref)
     return refund_send(refund_id=refund.pk, actor=actor, role=_role, fail_on_error=True)
@@ -154,14 +163,18 @@ def refund_send(
 
     The Idempotency-Key is "order-<order id>-refund-<refund id>", so calling this again for the
     same Refund (a retry after a crash or a timeout) never refunds twice. A refund that is no
-    longer pending is returned unchanged. On IntegrationError: with `fail_on_error` the refund
-    is marked failed and the error raised (someone is waiting for an answer); otherwise it
-    stays pending for `retry_refunds` (refunds_retry) to retry.
+    longer pending (e.g. superseded by a lost dispute) is returned unchanged, and one whose
+    order is disputed is held (left pending) until the dispute is closed. On IntegrationError:
+    with `fail_on_error` the refund is marked failed and the error raised (someone is waiting
+    for an answer); otherwise it stays pending for `retry_refunds` (refunds_retry) to retry.
     """
     refund = Refund.objects.select_related("order__checkout").get(pk=refund_id)
     if refund.status != Refund.Status.PENDING:
         return refund
     order = refund.order
+    if order.status == S.DISPUTED:
+        logger.info("refund %s held: order %s has an open dispute", refund.pk, order.pk)
+        return refund
     try:
         result = get_gateway_by_name(order.checkout.gateway).refund(
             payment_intent_ref=order.checkout.payment_intent_ref,
@@ -174,7 +187,9 @@ def refund_send(
         if not fail_on_error:
             logger.exception("refund %s failed; it stays pending for a retry", refund.pk)
             return refund
-        Refund.objects.filter(pk=refund.pk).update(status=Refund.Status.FAILED)
+        Refund.objects.filter(pk=refund.pk, status=Refund.Status.PENDING).update(
+            status=Refund.Status.FAILED
+        )
         raise
     Refund.objects.filter(pk=refund.pk).update(gateway_ref=result.ref)
     if result.succeeded:
@@ -245,6 +260,18 @@ def refund_confirm(
     order = order_lock(refund.order_id)
     if refund.status == Refund.Status.SUCCEEDED:
         return refund
+    if refund.status == Refund.Status.SUPERSEDED:
+        # The buyer was already paid back (lost dispute); never apply it. If the provider did
+        # move this money, staff must recover it, so it is logged and audited, nothing else.
+        logger.error("confirmation of superseded refund %s ignored; check it", refund.pk)
+        audit_log(
+            action="order.refund_confirmation_ignored",
+            actor=None,
+            target=order,
+            refund=refund.pk,
+            gateway_ref=gateway_ref,
+        )
+        return refund
     refund.status = Refund.Status.SUCCEEDED
     refund.gateway_ref = gateway_ref or refund.gateway_ref
     refund.save(update_fields=["status", "gateway_ref", "updated_at"])
@@ -259,6 +286,23 @@ def refund_confirm(
     queue_order_email(template="order_refunded", order_id=order.pk, to_buyer=True)
     analytics.capture(order.buyer, "order_refunded", order_id=order.pk, amount=str(refund.amount))
     return refund
+
+
+def refunds_supersede(*, order: Order, actor=None, note: str) -> int:
+    """Mark the order's pending refunds superseded (the buyer got the money back another way,
+    e.g. a lost dispute) so refund_send, retry_refunds and a later confirmation ignore them.
+    The caller holds the order's lock. Audited per refund. Returns how many were superseded."""
+    pending = list(
+        Refund.objects.select_for_update().filter(order=order, status=Refund.Status.PENDING)
+    )
+    for refund in pending:
+        refund.status = Refund.Status.SUPERSEDED
+        refund.save(update_fields=["status", "updated_at"])
+        human = actor if getattr(actor, "is_authenticated", False) else None
+        audit_log(
+            action="order.refund_superseded", actor=human, target=order, refund=refund.pk, note=note
+        )
+    return len(pending)
 
 
 def _return_stock(order: Order) -> None:

@@ -35,7 +35,9 @@ def reservations_release(*, reservations: list[Reservation]) -> None:
     listings = listings_lock(listing_ids=[r.listing_id for r in reservations])
     for reservation in reservations:
         listing_release_stock(
-            listing=listings[reservation.listing_id], quantity=reservation.quantity
+            listing=listings[reservation.listing_id],
+            quantity=reservation.quantity,
+            sold=reservation.status == Reservation.Status.CONVERTED,
         )
         reservation.status = Reservation.Status.RELEASED
         reservation.save(update_fields=["status", "updated_at"])

@@ -27,6 +27,8 @@ S = Order.Status
 Role = OrderEvent.Role
 
 REFUNDABLE = (S.PAID, S.SHIPPED, S.DELIVERED, S.COMPLETED, S.DISPUTED)
+# A refund may be *started* only without an open dispute: the bank may give the money back.
+REFUND_REQUESTABLE = (S.PAID, S.SHIPPED, S.DELIVERED, S.COMPLETED)
 
 
 def role_of(order: Order, actor) -> str:
