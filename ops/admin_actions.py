@@ -25,78 +25,70 @@ def _each(modeladmin, request, queryset, service, id_arg: str, verb: str, **kw) 
         modeladmin.message_user(request, message, messages.WARNING)
 
 
-@admin.action(description="Ban selected members (hides their listings)")
-def ban_users(modeladmin, request, queryset) -> None:
-    _each(
-        modeladmin, request, queryset, moderation.user_set_banned, "user_id", "Banned", banned=True
-    )
+def _moderation_action(name: str, description: str, service, id_arg: str, verb: str, **kw):
+    """An admin action named `name` (admin tells actions apart by __name__) that calls
+    `service` for each selected row (see `_each`)."""
+
+    @admin.action(description=description)
+    def action(modeladmin, request, queryset) -> None:
+        _each(modeladmin, request, queryset, service, id_arg, verb, **kw)
+
+    action.__name__ = action.__qualname__ = name
+    return action
 
 
-@admin.action(description="Unban selected members")
-def unban_users(modeladmin, request, queryset) -> None:
-    _each(
-        modeladmin,
-        request,
-        queryset,
-        moderation.user_set_banned,
-        "user_id",
-        "Unbanned",
-        banned=False,
-    )
-
-
-@admin.action(description="Hide selected listings")
-def hide_listings(modeladmin, request, queryset) -> None:
-    _each(
-        modeladmin,
-        request,
-        queryset,
-        moderation.listing_set_hidden,
-        "listing_id",
-        "Hidden",
-        hidden=True,
-    )
-
-
-@admin.action(description="Restore selected listings")
-def restore_listings(modeladmin, request, queryset) -> None:
-    _each(
-        modeladmin,
-        request,
-        queryset,
-        moderation.listing_set_hidden,
-        "listing_id",
-        "Restored",
-        hidden=False,
-    )
-
-
-@admin.action(description="Act on selected reports (hide listing / ban member, resolve)")
-def act_on_reports(modeladmin, request, queryset) -> None:
-    _each(modeladmin, request, queryset, moderation.report_act, "report_id", "Acted on")
-
-
-@admin.action(description="Mark selected reports resolved")
-def resolve_reports(modeladmin, request, queryset) -> None:
-    _each(
-        modeladmin,
-        request,
-        queryset,
-        moderation.report_close,
-        "report_id",
-        "Resolved",
-        status=Report.Status.RESOLVED,
-    )
-
-
-@admin.action(description="Dismiss selected reports")
-def dismiss_reports(modeladmin, request, queryset) -> None:
-    _each(
-        modeladmin,
-        request,
-        queryset,
-        moderation.report_close,
-        "report_id",
-        "Dismissed",
-        status=Report.Status.DISMISSED,
-    )
+ban_users = _moderation_action(
+    "ban_users",
+    "Ban selected members (hides their listings)",
+    moderation.user_set_banned,
+    "user_id",
+    "Banned",
+    banned=True,
+)
+unban_users = _moderation_action(
+    "unban_users",
+    "Unban selected members",
+    moderation.user_set_banned,
+    "user_id",
+    "Unbanned",
+    banned=False,
+)
+hide_listings = _moderation_action(
+    "hide_listings",
+    "Hide selected listings",
+    moderation.listing_set_hidden,
+    "listing_id",
+    "Hidden",
+    hidden=True,
+)
+restore_listings = _moderation_action(
+    "restore_listings",
+    "Restore selected listings",
+    moderation.listing_set_hidden,
+    "listing_id",
+    "Restored",
+    hidden=False,
+)
+act_on_reports = _moderation_action(
+    "act_on_reports",
+    "Act on selected reports (hide listing / ban member, resolve)",
+    moderation.report_act,
+    "report_id",
+    "Acted on",
+)
+resolve_reports = _moderation_action(
+    "resolve_reports",
+    "Mark selected reports resolved",
+    moderation.report_close,
+    "report_id",
+    "Resolved",
+    status=Report.Status.RESOLVED,
+)
+dismiss_reports = _moderation_action(
+    "dismiss_reports",
+    "Dismiss selected reports",
+    moderation.report_close,
+    "report_id",
+    "Dismissed",
+    status=Report.Status.DISMISSED,
+)
