@@ -235,3 +235,8 @@ def is_favourited(*, user: User, listing_id: int) -> bool:
     if not user.is_authenticated:
         return False
     return Favourite.objects.filter(user=user, listing_id=listing_id).exists()
+
+
+def listing_images(*, listing: Listing) -> list[ListingImage]:
+    """The listing's photos in display order (cover first)."""
+    return list(ListingImage.objects.filter(listing=listing).order_by("position", "id"))

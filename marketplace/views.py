@@ -7,7 +7,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
-from django.db.models import F
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -25,7 +24,7 @@ from marketplace.forms import (
     ListingCreateForm,
     ListingForm,
 )
-from marketplace.models import Listing, ListingImage
+from marketplace.models import Listing
 
 
 def _form_error(error: Exception) -> ValidationError | str:
@@ -120,10 +119,8 @@ def listing_detail(request: HttpRequest, pk: int, slug: str) -> HttpResponse:
     listing = selectors.listing_for_detail(listing_id=pk, viewer=request.user)
     if slug != listing.slug:
         return HttpResponseRedirect(listing.get_absolute_url(), status=301)
+    services.listing_record_view(listing=listing, viewer=request.user)
     is_owner = request.user.is_authenticated and request.user.pk == listing.seller_id
-    if not is_owner:
-        # Cheap and race-free: one UPDATE, no read-modify-write.
-        Listing.objects.filter(pk=listing.pk).update(view_count=F("view_count") + 1)
     images = list(listing.images.all())
     return render(
         request,
@@ -197,7 +194,7 @@ def listing_create(request: HttpRequest) -> HttpResponse:
 
 
 def _edit_context(listing: Listing, **forms) -> dict:
-    images = list(ListingImage.objects.filter(listing=listing).order_by("position", "id"))
+    images = selectors.listing_images(listing=listing)
     order_form = forms.get("order_form") or ImagesOrderForm(images=images)
     return {
         "listing": listing,
@@ -248,7 +245,7 @@ def listing_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def listing_images_add(request: HttpRequest, pk: int) -> HttpResponse:
     listing = services.access_listing_for_seller(user=request.user, listing_id=pk)
-    existing = ListingImage.objects.filter(listing=listing).count()
+    existing = len(selectors.listing_images(listing=listing))
     add_form = ImagesAddForm(request.POST, request.FILES, existing=existing)
     if add_form.is_valid():
         try:
@@ -268,7 +265,7 @@ def listing_images_add(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def listing_images_reorder(request: HttpRequest, pk: int) -> HttpResponse:
     listing = services.access_listing_for_seller(user=request.user, listing_id=pk)
-    images = list(ListingImage.objects.filter(listing=listing).order_by("position", "id"))
+    images = selectors.listing_images(listing=listing)
     order_form = ImagesOrderForm(request.POST, images=images)
     if order_form.is_valid():
         try:

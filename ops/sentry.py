@@ -59,3 +59,11 @@ def init_sentry(*, dsn: str, environment: str, release: str, traces_sample_rate:
         before_send=before_send,
         traces_sample_rate=traces_sample_rate,
     )
+
+
+def set_request_user(user) -> None:
+    """Tag the current request's Sentry scope with the member's id only (no email or name)."""
+    import sentry_sdk
+
+    if user is not None and user.is_authenticated:
+        sentry_sdk.set_user({"id": str(user.pk)})

@@ -7,6 +7,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
 from django.core import mail
 from django.core.mail import EmailMultiAlternatives
 
@@ -136,3 +137,33 @@ def test_funnel_catalogue_has_at_least_30_events_including_the_issues():
     }  # fmt: skip
     assert len(analytics.KNOWN_EVENTS) >= 30
     assert named_in_issue <= analytics.KNOWN_EVENTS
+
+
+def test_sentry_gets_the_members_id_before_the_view_runs(settings, rf, monkeypatch):
+    """With SENTRY_DSN set, the request's Sentry scope is tagged with the member id only, and
+    before the view runs, so an error the view raises carries it."""
+    import sentry_sdk
+
+    from accounts.tests.factories import UserFactory
+    from ops.middleware import SentryUserMiddleware
+
+    calls: list = []
+    monkeypatch.setattr(sentry_sdk, "set_user", lambda data: calls.append(("sentry", data)))
+    settings.SENTRY_DSN = "https://key@sentry.invalid/1"
+    middleware = SentryUserMiddleware(lambda request: calls.append(("view", None)))
+
+    request = rf.get("/")
+    request.user = UserFactory.build(pk=42)
+    middleware(request)
+    assert calls == [("sentry", {"id": "42"}), ("view", None)]
+
+    calls.clear()
+    request.user = AnonymousUser()
+    middleware(request)
+    assert calls == [("view", None)]
+
+    calls.clear()
+    settings.SENTRY_DSN = ""
+    request.user = UserFactory.build(pk=42)
+    middleware(request)
+    assert calls == [("view", None)]

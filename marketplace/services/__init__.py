@@ -13,6 +13,7 @@ from marketplace.services.listings import (
     listing_delete,
     listing_mark_sold,
     listing_publish,
+    listing_record_view,
     listing_unpublish,
     listing_update,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "listing_images_reorder",
     "listing_mark_sold",
     "listing_publish",
+    "listing_record_view",
     "listing_release_stock",
     "listing_reserve_stock",
     "listing_sell_reserved_stock",

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
@@ -246,3 +247,12 @@ def listing_delete(*, user: User, listing_id: int) -> Listing:
     listing.save(update_fields=["deleted_at", "updated_at"])
     audit_log(action="listing.deleted", actor=user, target=listing)
     return listing
+
+
+def listing_record_view(*, listing: Listing, viewer) -> None:
+    """Count a visit to the listing page; the seller's own visits don't count.
+
+    One UPDATE with F(): cheap and race-free, no read-modify-write."""
+    if getattr(viewer, "is_authenticated", False) and viewer.pk == listing.seller_id:
+        return
+    Listing.objects.filter(pk=listing.pk).update(view_count=F("view_count") + 1)
