@@ -267,7 +267,7 @@ class OrderEvent(models.Model):
     )
     role = models.CharField(max_length=10, choices=Role.choices)
     from_status = models.CharField(max_length=20, blank=True, default="")
-    to_status = models.CharField(max_length=20)
+    to_status = models.CharField(max_length=20, choices=Order.Status.choices)
     note = models.CharField(max_length=255, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 

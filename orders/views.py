@@ -200,21 +200,14 @@ def order_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
     order = selectors.access_order(user=request.user, order_id=pk, with_details=True)
-    is_buyer = order.buyer_id == request.user.pk
-    is_seller = order.seller_id == request.user.pk
-    # Staff act as "admin" in the transition services, which allow them to refund and cancel.
-    is_admin = request.user.is_staff and not (is_buyer or is_seller)
     return render(
         request,
         "orders/order_detail.html",
         {
             "order": order,
-            "is_buyer": is_buyer,
-            "is_seller": is_seller,
-            "can_cancel": order.status == Order.Status.PAID
-            or (order.status == Order.Status.PENDING_PAYMENT and (is_buyer or is_admin)),
-            "can_refund": (is_seller or is_admin)
-            and order.status in transitions.REFUND_REQUESTABLE,
+            "is_buyer": order.buyer_id == request.user.pk,
+            "is_seller": order.seller_id == request.user.pk,
+            "actions": transitions.order_actions(order, request.user),
             "ship_form": ShipForm(),
             "refund_form": RefundForm(),
             "S": Order.Status,

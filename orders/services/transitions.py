@@ -43,6 +43,27 @@ def role_of(order: Order, actor) -> str:
     raise NotAllowed("You can't change this order.")
 
 
+def order_actions(order: Order, actor) -> frozenset[str]:
+    """What `actor` may do to `order` now ("ship", "confirm_delivery", "cancel", "refund"), by
+    the rules the services below enforce: the order page shows only buttons that will work."""
+    try:
+        role = role_of(order, actor)
+    except NotAllowed:
+        return frozenset()
+    actions = set()
+    if role == Role.SELLER and order.status == S.PAID:
+        actions.add("ship")
+    if role in (Role.BUYER, Role.ADMIN) and order.status == S.SHIPPED:
+        actions.add("confirm_delivery")
+    if order.status == S.PAID or (
+        order.status == S.PENDING_PAYMENT and role in (Role.BUYER, Role.ADMIN)
+    ):
+        actions.add("cancel")
+    if role in (Role.SELLER, Role.ADMIN) and order.status in REFUND_REQUESTABLE:
+        actions.add("refund")
+    return frozenset(actions)
+
+
 def require_status(order: Order, allowed: tuple[str, ...], action: str) -> None:
     if order.status not in allowed:
         raise IllegalTransition(

@@ -270,3 +270,21 @@ def test_dispute_from_cancelled_or_refunded_is_illegal():
         t.order_open_dispute(order_id=order.pk)
     order.refresh_from_db()
     assert order.status == S.CANCELLED
+
+
+def test_order_actions_match_what_the_services_allow():
+    """Each role is offered exactly the actions its transition service accepts, per state."""
+    order = paid_order()
+    staff, stranger = UserFactory(is_staff=True), UserFactory()
+    assert t.order_actions(order, order.seller) == {"ship", "cancel", "refund"}
+    assert t.order_actions(order, order.buyer) == {"cancel"}
+    assert t.order_actions(order, staff) == {"cancel", "refund"}
+    assert t.order_actions(order, stranger) == frozenset()
+
+    t.order_mark_shipped(order_id=order.pk, actor=order.seller, carrier="DHL", tracking_number="1")
+    order.refresh_from_db()
+    assert t.order_actions(order, order.buyer) == {"confirm_delivery"}
+    assert t.order_actions(order, order.seller) == {"refund"}
+    with pytest.raises(NotAllowed):
+        t.order_confirm_delivery(order_id=order.pk, actor=order.seller)
+    t.order_confirm_delivery(order_id=order.pk, actor=order.buyer)
