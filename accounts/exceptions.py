@@ -19,3 +19,7 @@ class LoginNotAllowed(AccountError):
 
 class WebhookPayloadError(AccountError):
     """A verified webhook event whose payload we cannot apply."""
+
+
+class BanNotAllowed(AccountError):
+    """Staff can't be banned (remove the staff role first)."""

@@ -5,7 +5,7 @@ from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from threadly.db import TimeStampedModel
+from core.db import TimeStampedModel
 
 handle_validator = RegexValidator(
     r"^[a-zA-Z0-9_.-]{3,30}$",
@@ -47,7 +47,7 @@ class User(AbstractUser):
 
 
 def avatar_upload_to(instance: "Profile", filename: str) -> str:
-    # The name is chosen by threadly.images (random); keep only its basename.
+    # The name is chosen by core.images (random); keep only its basename.
     return f"avatars/{filename.rsplit('/', 1)[-1]}"
 
 

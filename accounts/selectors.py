@@ -35,3 +35,13 @@ def username_is_taken(username: str, *, exclude_pk: int | None = None) -> bool:
     if exclude_pk is not None:
         qs = qs.exclude(pk=exclude_pk)
     return qs.exists()
+
+
+def users_joined_count(*, since) -> int:
+    """How many members signed up since `since` (for the staff dashboard)."""
+    return User.objects.filter(date_joined__gte=since).count()
+
+
+def avatar_file_names() -> set[str]:
+    """Every stored avatar file (for the operator's storage_clean)."""
+    return set(Profile.objects.exclude(avatar="").values_list("avatar", flat=True))

@@ -30,3 +30,7 @@ class FavouriteError(MarketplaceError):
 class ListingOutOfStock(MarketplaceError):
     """The listing is not on sale or has fewer units than asked for (raised by the stock
     services; the message, "Sorry, this item was just sold.", is for the buyer)."""
+
+
+class ReportError(MarketplaceError):
+    """A report without a target or reason, or one closed with an unknown status."""

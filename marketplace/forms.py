@@ -7,11 +7,11 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from core.images import ProcessedImage, process_image
 from marketplace import selectors
 from marketplace.models import MAX_PRICE, MIN_PRICE, Category, Listing, ListingImage
 from marketplace.selectors import SORTS, ListingFilters
 from marketplace.services.listings import held_quantity_message
-from threadly.images import ProcessedImage, process_image
 
 MAX_SHIPPING = Decimal("1000.00")
 IMAGE_ACCEPT = "image/jpeg,image/png,image/webp"

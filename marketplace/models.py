@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
-from threadly.db import TimeStampedModel
+from core.db import TimeStampedModel
 
 MIN_PRICE = Decimal("0.50")
 MAX_PRICE = Decimal("100000.00")
@@ -172,7 +172,7 @@ class Listing(TimeStampedModel):
 
 
 def listing_image_upload_to(instance: "ListingImage", filename: str) -> str:
-    # The name is random and chosen by threadly.images; keep only its basename.
+    # The name is random and chosen by core.images; keep only its basename.
     return f"listings/{filename.rsplit('/', 1)[-1]}"
 
 
@@ -236,3 +236,80 @@ class Favourite(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} ♥ {self.listing_id}"
+
+
+class Report(models.Model):
+    """A member's report about a listing, a member or a message, worked by staff in the admin
+    moderation queue (ops). Filed and closed through marketplace.services.reports."""
+
+    class Reason(models.TextChoices):
+        COUNTERFEIT = "counterfeit", "Counterfeit or replica"
+        PROHIBITED = "prohibited", "Prohibited item"
+        SCAM = "scam", "Scam or fraud"
+        SPAM = "spam", "Spam"
+        OFFENSIVE = "offensive", "Offensive content"
+        MESSAGE = "message", "Abusive message"
+        OTHER = "other", "Other"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        RESOLVED = "resolved", "Resolved"
+        DISMISSED = "dismissed", "Dismissed"
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="reports_made",
+    )
+    listing = models.ForeignKey(
+        Listing,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="reports",
+    )
+    reported_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="reports_received",
+    )
+    # A reported message, by id, while the messaging app owns the Message model.
+    message_id = models.CharField(max_length=64, blank=True)
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    details = models.TextField(max_length=2000, blank=True)
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.OPEN, db_index=True
+    )
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(listing__isnull=False)
+                | models.Q(reported_user__isnull=False)
+                | ~models.Q(message_id=""),
+                name="report_has_target",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=["open", "resolved", "dismissed"]),
+                name="report_status_known",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        target = self.listing or self.reported_user or f"message {self.message_id}"
+        return f"{self.get_reason_display()}: {target}"

@@ -1,11 +1,15 @@
-"""Admin for ops models, plus moderation actions attached to the User and Listing admins."""
+"""Admin for the operator: the audit log, switches, suspicious activity, incidents, the
+report queue, plus moderation actions attached to the User and Listing admins."""
 
 from django.contrib import admin, messages
 from django.db import transaction
 
-from ops import admin_actions, incidents, lockout, maintenance
-from ops.audit import audit_log
-from ops.models import AuditLog, Incident, Report, SuspiciousActivity, Switch
+from core import lockout, maintenance
+from core.audit import audit_log
+from core.models import AuditLog, SuspiciousActivity, Switch
+from marketplace.models import Report
+from ops import admin_actions, incidents
+from ops.models import Incident
 
 
 @admin.register(AuditLog)

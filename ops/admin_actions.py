@@ -1,4 +1,4 @@
-"""Admin actions for moderation. Each calls an ops.moderation service per row (audited).
+"""Admin actions for moderation. Each calls the owning app's service per row (audited).
 
 ops/admin.py registers them on the ops models and attaches the user/listing ones to the
 User and Listing admins when those are registered.
@@ -6,9 +6,11 @@ User and Listing admins when those are registered.
 
 from django.contrib import admin, messages
 
-from ops import moderation
-from ops.exceptions import ModerationError
-from ops.models import Report
+from accounts.exceptions import AccountError
+from accounts.services import user_set_banned
+from marketplace.exceptions import MarketplaceError
+from marketplace.models import Report
+from marketplace.services import moderation
 
 
 def _each(modeladmin, request, queryset, service, id_arg: str, verb: str, **kw) -> None:
@@ -16,7 +18,7 @@ def _each(modeladmin, request, queryset, service, id_arg: str, verb: str, **kw) 
     for pk in list(queryset.values_list("pk", flat=True)):
         try:
             service(actor=request.user, **{id_arg: pk}, **kw)
-        except ModerationError as exc:
+        except (AccountError, MarketplaceError) as exc:
             failed.append(str(exc))
         else:
             done += 1
@@ -40,7 +42,7 @@ def _moderation_action(name: str, description: str, service, id_arg: str, verb: 
 ban_users = _moderation_action(
     "ban_users",
     "Ban selected members (hides their listings)",
-    moderation.user_set_banned,
+    user_set_banned,
     "user_id",
     "Banned",
     banned=True,
@@ -48,7 +50,7 @@ ban_users = _moderation_action(
 unban_users = _moderation_action(
     "unban_users",
     "Unban selected members",
-    moderation.user_set_banned,
+    user_set_banned,
     "user_id",
     "Unbanned",
     banned=False,

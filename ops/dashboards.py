@@ -1,6 +1,7 @@
-"""Numbers for the admin analytics dashboard and the seller dashboard, from the database.
+"""Numbers for the staff analytics dashboard and the seller dashboard.
 
-Operator side: reads marketplace, accounts and (when installed) orders tables.
+Operator side: reads each app's figures through its own selectors (accounts, marketplace
+stats, orders stats); it holds no query of its own.
 """
 
 from dataclasses import dataclass, field
@@ -8,16 +9,13 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.apps import apps
-from django.db.models import Count, Q, Sum
-from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from accounts.models import User
-from marketplace.models import Favourite, Listing
+from accounts.selectors import users_joined_count
+from marketplace.stats import catalog_activity, seller_catalog
+from orders.stats import checkout_funnel, sales_summary, seller_sales
 
 PERIODS = (7, 30, 90)
-COUNTED_ORDER_STATUSES = ("paid", "shipped", "delivered", "completed", "disputed")
 
 
 @dataclass
@@ -37,14 +35,6 @@ class Dashboard:
     fees: dict[str, Decimal] = field(default_factory=dict)
     daily_sales: list[Bar] = field(default_factory=list)
     funnel: list[Bar] = field(default_factory=list)
-    orders_available: bool = False
-
-
-def _model(label: str):
-    try:
-        return apps.get_model(label)
-    except LookupError:
-        return None
 
 
 def _bars(pairs: list[tuple[str, Any]]) -> list[Bar]:
@@ -55,41 +45,29 @@ def _bars(pairs: list[tuple[str, Any]]) -> list[Bar]:
 def platform_dashboard(*, days: int) -> Dashboard:
     """Sales, GMV, fees, new users and listings, and the funnel over the last `days` days."""
     since = timezone.now() - timedelta(days=days)
-    board = Dashboard(days=days)
-    board.new_users = User.objects.filter(date_joined__gte=since).count()
-    board.new_listings = Listing.objects.filter(created_at__gte=since).count()
-    favourites = Favourite.objects.filter(created_at__gte=since).count()
-    steps: list[tuple[str, Any]] = [("Signed up", board.new_users), ("Favourited", favourites)]
-    Order = _model("orders.Order")
-    if Order is not None:
-        board.orders_available = True
-        paid = Order.objects.filter(paid_at__gte=since, status__in=COUNTED_ORDER_STATUSES)
-        board.sales = paid.count()
-        for row in paid.values("currency").annotate(gmv=Sum("total"), fees=Sum("platform_fee")):
-            board.gmv[row["currency"]] = row["gmv"] or Decimal("0")
-            board.fees[row["currency"]] = row["fees"] or Decimal("0")
-        per_day = dict(
-            paid.annotate(day=TruncDate("paid_at"))
-            .values("day")
-            .annotate(n=Count("id"))
-            .values_list("day", "n")
-        )
-        today = timezone.now().date()
-        board.daily_sales = _bars(
-            [
-                (d.strftime("%d %b"), per_day.get(d, 0))
-                for d in (today - timedelta(days=i) for i in range(days - 1, -1, -1))
-            ]
-        )
-        CartItem = _model("orders.CartItem")
-        Checkout = _model("orders.Checkout")
-        if CartItem is not None:
-            steps.append(("Added to cart", CartItem.objects.filter(created_at__gte=since).count()))
-        if Checkout is not None:
-            started = Checkout.objects.filter(created_at__gte=since)
-            steps.append(("Started checkout", started.count()))
-            steps.append(("Paid", started.filter(paid_at__isnull=False).count()))
-    board.funnel = _bars(steps)
+    catalog = catalog_activity(since=since)
+    summary = sales_summary(since=since)
+    funnel = checkout_funnel(since=since)
+    today = timezone.now().date()
+    days_shown = (today - timedelta(days=i) for i in range(days - 1, -1, -1))
+    board = Dashboard(
+        days=days,
+        new_users=users_joined_count(since=since),
+        new_listings=catalog.new_listings,
+        sales=summary.sales,
+        gmv=summary.gmv,
+        fees=summary.fees,
+        daily_sales=_bars([(d.strftime("%d %b"), summary.per_day.get(d, 0)) for d in days_shown]),
+    )
+    board.funnel = _bars(
+        [
+            ("Signed up", board.new_users),
+            ("Favourited", catalog.favourites),
+            ("Added to cart", funnel.added_to_cart),
+            ("Started checkout", funnel.started_checkout),
+            ("Paid", funnel.paid),
+        ]
+    )
     return board
 
 
@@ -102,38 +80,20 @@ class SellerStats:
     sales: int
     revenue: dict[str, Decimal]
     top_listings: list[Bar]
-    orders_available: bool
 
 
 def seller_stats(*, seller: Any) -> SellerStats:
     """Views, favourites and sales of one seller's listings (all time)."""
-    listings = Listing.objects.filter(seller=seller, deleted_at__isnull=True)
-    totals = listings.aggregate(
-        n=Count("id"),
-        active=Count("id", filter=Q(status=Listing.Status.ACTIVE)),
-        views=Sum("view_count"),
-    )
-    favourites = Favourite.objects.filter(listing__seller=seller).count()
-    top = listings.order_by("-view_count", "-id").values_list("title", "view_count")[:10]
-    sales, revenue, available = 0, {}, False
-    Order = _model("orders.Order")
-    if Order is not None:
-        available = True
-        orders = Order.objects.filter(seller=seller, status__in=COUNTED_ORDER_STATUSES)
-        sales = orders.count()
-        revenue = {
-            row["currency"]: row["amount"] or Decimal("0")
-            for row in orders.values("currency").annotate(amount=Sum("seller_amount"))
-        }
+    catalog = seller_catalog(seller=seller)
+    sales = seller_sales(seller=seller)
     return SellerStats(
-        listings=totals["n"] or 0,
-        active=totals["active"] or 0,
-        views=totals["views"] or 0,
-        favourites=favourites,
-        sales=sales,
-        revenue=revenue,
-        top_listings=_bars(list(top)),
-        orders_available=available,
+        listings=catalog.listings,
+        active=catalog.active,
+        views=catalog.views,
+        favourites=catalog.favourites,
+        sales=sales.sales,
+        revenue=sales.revenue,
+        top_listings=_bars(catalog.top_listings),
     )
 
 

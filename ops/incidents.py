@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from ops.audit import audit_log
+from core.audit import audit_log
 from ops.models import Incident
 
 logger = logging.getLogger("ops.incident")

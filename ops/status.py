@@ -13,7 +13,8 @@ from django.core.mail import send_mail
 from django.db import connection, transaction
 from django.utils import timezone
 
-from ops import health, metrics
+from core import metrics
+from ops import health
 from ops.models import AlertState
 
 logger = logging.getLogger("ops.alerts")

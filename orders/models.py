@@ -13,9 +13,9 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from core.db import TimeStampedModel
 from marketplace.models import Listing
 from orders.crypto import EncryptedTextField
-from threadly.db import TimeStampedModel
 
 ZERO = Decimal("0.00")
 HALF_CENT = Decimal("0.005")

@@ -1,4 +1,4 @@
-"""threadly.images: uploads are validated before decoding and re-encoded without metadata."""
+"""core.images: uploads are validated before decoding and re-encoded without metadata."""
 
 import io
 import struct
@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
-from threadly.images import process_image, validate_image
+from core.images import process_image, validate_image
 
 
 def encode(image: Image.Image, fmt: str = "JPEG", **kwargs) -> bytes:
@@ -117,7 +117,7 @@ def test_file_over_the_byte_limit_is_refused_before_decoding(settings):
     data = encode(Image.effect_noise((200, 200), 80).convert("RGB"), quality=95)
     assert len(data) > 1024
     with (
-        mock.patch("threadly.images.Image.open") as image_open,
+        mock.patch("core.images.Image.open") as image_open,
         pytest.raises(ValidationError) as error,
     ):
         process_image(upload(data))

@@ -4,14 +4,16 @@ import pytest
 from django.contrib import admin
 from django.urls import reverse
 
+from accounts.exceptions import BanNotAllowed
 from accounts.models import User
+from accounts.services import user_set_banned
 from accounts.tests.factories import UserFactory
-from marketplace.models import Listing
-from ops import moderation
+from core.audit import audit_log
+from core.models import AuditLog, SuspiciousActivity, Switch
+from marketplace.exceptions import ReportError
+from marketplace.models import Listing, Report
+from marketplace.services import moderation
 from ops.admin import attach_moderation_actions
-from ops.audit import audit_log
-from ops.exceptions import ModerationError
-from ops.models import AuditLog, Report, SuspiciousActivity, Switch
 from ops.tests.factories import make_listing
 
 pytestmark = pytest.mark.django_db
@@ -28,14 +30,14 @@ def staff_client(client):
 def test_audit_log_is_read_only_in_admin(staff_client):
     """Staff can list and view audit entries but not add, change or delete them."""
     entry = audit_log(action="order.shipped", actor=staff_client.staff)
-    changelist = staff_client.get(reverse("admin:ops_auditlog_changelist"))
+    changelist = staff_client.get(reverse("admin:core_auditlog_changelist"))
     assert changelist.status_code == 200
     assert b"order.shipped" in changelist.content
     assert b"delete_selected" not in changelist.content
-    assert staff_client.get(reverse("admin:ops_auditlog_add")).status_code == 403
-    delete_url = reverse("admin:ops_auditlog_delete", args=[entry.pk])
+    assert staff_client.get(reverse("admin:core_auditlog_add")).status_code == 403
+    delete_url = reverse("admin:core_auditlog_delete", args=[entry.pk])
     assert staff_client.post(delete_url, {"post": "yes"}).status_code == 403
-    change_url = reverse("admin:ops_auditlog_change", args=[entry.pk])
+    change_url = reverse("admin:core_auditlog_change", args=[entry.pk])
     staff_client.post(change_url, {"action": "tampered"})
     entry.refresh_from_db()
     assert entry.action == "order.shipped"
@@ -46,9 +48,9 @@ def test_ban_hides_listings_and_unban_restores_them_audited():
     staff = UserFactory(is_staff=True)
     listing = make_listing()
     seller = listing.seller
-    moderation.user_set_banned(user_id=seller.pk, banned=True, actor=staff, reason="scam")
+    user_set_banned(user_id=seller.pk, banned=True, actor=staff, reason="scam")
     assert not Listing.objects.visible().filter(pk=listing.pk).exists()
-    moderation.user_set_banned(user_id=seller.pk, banned=False, actor=staff)
+    user_set_banned(user_id=seller.pk, banned=False, actor=staff)
     assert Listing.objects.visible().filter(pk=listing.pk).exists()
     actions = list(
         AuditLog.objects.filter(target_id=str(seller.pk)).values_list("action", flat=True)
@@ -58,8 +60,8 @@ def test_ban_hides_listings_and_unban_restores_them_audited():
 
 def test_staff_cannot_be_banned():
     """Banning a staff member is refused with a message."""
-    with pytest.raises(ModerationError, match="staff"):
-        moderation.user_set_banned(
+    with pytest.raises(BanNotAllowed, match="staff"):
+        user_set_banned(
             user_id=UserFactory(is_staff=True).pk, banned=True, actor=UserFactory(is_staff=True)
         )
 
@@ -83,11 +85,11 @@ def test_report_queue_bulk_act_hides_listing_and_resolves(staff_client):
     bad_member = UserFactory()
     r1 = moderation.report_create(reporter=UserFactory(), reason="counterfeit", listing=listing)
     r2 = moderation.report_create(reporter=None, reason="scam", reported_user=bad_member)
-    queue = staff_client.get(reverse("admin:ops_report_changelist"))
+    queue = staff_client.get(reverse("admin:marketplace_report_changelist"))
     assert queue.status_code == 200
     assert listing.title.encode() in queue.content
     response = staff_client.post(
-        reverse("admin:ops_report_changelist") + "?status__exact=open",
+        reverse("admin:marketplace_report_changelist") + "?status__exact=open",
         {"action": "act_on_reports", "_selected_action": [r1.pk, r2.pk]},
     )
     assert response.status_code == 302
@@ -104,7 +106,7 @@ def test_dismiss_reports_bulk_action(staff_client):
     listing = make_listing()
     report = moderation.report_create(reporter=None, reason="spam", listing=listing)
     staff_client.post(
-        reverse("admin:ops_report_changelist") + "?status__exact=open",
+        reverse("admin:marketplace_report_changelist") + "?status__exact=open",
         {"action": "dismiss_reports", "_selected_action": [report.pk]},
     )
     report.refresh_from_db()
@@ -116,7 +118,7 @@ def test_dismiss_reports_bulk_action(staff_client):
 
 def test_report_needs_a_target():
     """A report about nothing is refused."""
-    with pytest.raises(ModerationError, match="needs"):
+    with pytest.raises(ReportError, match="needs"):
         moderation.report_create(reporter=None, reason="spam")
 
 
@@ -134,15 +136,15 @@ def test_user_and_listing_admins_get_moderation_actions():
 
 def test_suspicious_activity_listed_and_lock_lifted_from_admin(staff_client, settings):
     """Staff see lock-outs in admin and can lift one; both audited."""
-    from ops import lockout
+    from core import lockout
 
     for _ in range(settings.LOGIN_LOCKOUT_ATTEMPTS):
         lockout.record_failure(identifier="victim@example.test", ip="")
     activity = SuspiciousActivity.objects.get()
-    page = staff_client.get(reverse("admin:ops_suspiciousactivity_changelist"))
+    page = staff_client.get(reverse("admin:core_suspiciousactivity_changelist"))
     assert b"victim@example.test" in page.content
     staff_client.post(
-        reverse("admin:ops_suspiciousactivity_changelist"),
+        reverse("admin:core_suspiciousactivity_changelist"),
         {"action": "lift_lock", "_selected_action": [activity.pk]},
     )
     assert lockout.seconds_locked(identifier="victim@example.test") == 0
@@ -151,10 +153,10 @@ def test_suspicious_activity_listed_and_lock_lifted_from_admin(staff_client, set
 
 def test_admin_switch_toggles_maintenance(staff_client, client):
     """The admin action turns maintenance mode on, audited."""
-    staff_client.get(reverse("admin:ops_switch_changelist"))
+    staff_client.get(reverse("admin:core_switch_changelist"))
     switch = Switch.objects.get(name="maintenance")
     staff_client.post(
-        reverse("admin:ops_switch_changelist"),
+        reverse("admin:core_switch_changelist"),
         {"action": "maintenance_on", "_selected_action": [switch.pk]},
     )
     switch.refresh_from_db()

@@ -20,9 +20,10 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
+from core import lockout, metrics, ratelimit
+from core.models import AuditLog
 from marketplace.models import Listing, ListingImage
-from ops import lockout, metrics, ratelimit
-from ops.models import AlertState, AuditLog, Incident
+from ops.models import AlertState, Incident
 from ops.tests.factories import make_listing
 
 pytestmark = pytest.mark.django_db
@@ -75,7 +76,7 @@ def test_db_optimize_runs_or_says_it_is_a_no_op():
 @pytest.mark.django_db(transaction=True)
 def test_db_optimize_vacuums_tables_on_postgres():
     """db_optimize VACUUM ANALYZEs the named tables."""
-    out = run("db_optimize", "--table", "ops_auditlog", "--no-progress")
+    out = run("db_optimize", "--table", "core_auditlog", "--no-progress")
     assert "Vacuumed and analysed 1 tables" in out
 
 
@@ -109,7 +110,7 @@ def test_backup_restore_round_trip_loses_nothing(tmp_path):
         )
         query = (
             "SELECT (SELECT count(*) FROM marketplace_listing WHERE title = 'Round trip coat'),"
-            " (SELECT count(*) FROM accounts_user), (SELECT count(*) FROM ops_auditlog)"
+            " (SELECT count(*) FROM accounts_user), (SELECT count(*) FROM core_auditlog)"
         )
         result = subprocess.run(
             ["psql", "-tA", "-d", target, "-c", query],
@@ -166,8 +167,11 @@ def test_restore_refuses_the_live_database_and_damaged_backups(tmp_path):
         run("db_restore", str(backup), "--database", "elsewhere")
 
 
-def test_db_clean_old_purges_old_soft_deleted_listings_and_files():
-    """Soft-deleted listings older than N days go, with their images; newer ones stay."""
+def test_db_clean_old_purges_old_soft_deleted_listings_and_files(
+    django_capture_on_commit_callbacks,
+):
+    """Soft-deleted listings older than N days go, with their images (after commit); newer
+    ones stay."""
     old = make_listing(deleted_at=timezone.now() - timedelta(days=40))
     recent = make_listing(deleted_at=timezone.now() - timedelta(days=5))
     live = make_listing()
@@ -183,7 +187,8 @@ def test_db_clean_old_purges_old_soft_deleted_listings_and_files():
     dry = run("db_clean_old", "--days", "30", "--dry-run")
     assert "would purge 1 listings" in dry
     assert Listing.objects.filter(pk=old.pk).exists()
-    run("db_clean_old", "--days", "30", "--no-progress")
+    with django_capture_on_commit_callbacks(execute=True):
+        run("db_clean_old", "--days", "30", "--no-progress")
     assert not Listing.objects.filter(pk=old.pk).exists()
     assert Listing.objects.filter(pk__in=[recent.pk, live.pk]).count() == 2
     assert not default_storage.exists(name)

@@ -4,7 +4,8 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
-from ops import health, metrics
+from core import metrics
+from ops import health
 from ops.models import Incident
 
 pytestmark = pytest.mark.django_db

@@ -11,10 +11,10 @@ from django.contrib.auth.models import AnonymousUser
 from django.core import mail
 from django.core.mail import EmailMultiAlternatives
 
-from ops import analytics
-from ops.analytics import Event
-from ops.analytics_posthog import PostHogBackend
-from ops.email import IntegrationError, ResendEmailBackend
+from core import analytics
+from core.analytics import Event
+from core.analytics.posthog import PostHogBackend
+from core.email import IntegrationError, ResendEmailBackend
 
 
 class _Recorder(BaseHTTPRequestHandler):
@@ -145,7 +145,7 @@ def test_sentry_gets_the_members_id_before_the_view_runs(settings, rf, monkeypat
     import sentry_sdk
 
     from accounts.tests.factories import UserFactory
-    from ops.middleware import SentryUserMiddleware
+    from core.middleware import SentryUserMiddleware
 
     calls: list = []
     monkeypatch.setattr(sentry_sdk, "set_user", lambda data: calls.append(("sentry", data)))

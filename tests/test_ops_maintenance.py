@@ -4,8 +4,8 @@ import pytest
 from django.core.management import call_command
 
 from accounts.tests.factories import UserFactory
-from ops import maintenance
-from ops.models import AuditLog
+from core import maintenance
+from core.models import AuditLog
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from ops.models import AuditLog
+from core.models import AuditLog
 
 pytestmark = pytest.mark.django_db
 

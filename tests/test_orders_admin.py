@@ -4,7 +4,7 @@ import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
-from ops.models import AuditLog
+from core.models import AuditLog
 from orders.models import Order, Refund
 from orders.payments.base import RefundResult
 from orders.payments.local import LocalGateway

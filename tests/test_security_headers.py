@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
-from ops.sentry import before_send
+from core.sentry import before_send
 
 pytestmark = pytest.mark.django_db
 BASE_DIR = Path(__file__).resolve().parent.parent

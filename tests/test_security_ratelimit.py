@@ -4,8 +4,8 @@ import pytest
 from django.contrib.auth import authenticate
 
 from accounts.tests.factories import TEST_PASSWORD, UserFactory
-from ops import lockout, ratelimit
-from ops.models import AuditLog, SuspiciousActivity
+from core import lockout, ratelimit
+from core.models import AuditLog, SuspiciousActivity
 
 pytestmark = pytest.mark.django_db
 LOGIN = "/accounts/login/"
@@ -149,8 +149,8 @@ def test_signup_and_password_reset_have_the_tighter_limit(client, settings, path
 
 def test_bad_rate_setting_fails_the_system_check(settings):
     """A malformed RATELIMIT_DEFAULT is a start-up error naming the variable."""
-    from ops.checks import ops_settings_check
+    from core.checks import core_settings_check
 
     settings.RATELIMIT_DEFAULT = "lots"
-    errors = ops_settings_check(None)
-    assert any(e.id == "ops.E001" and "RATELIMIT_DEFAULT" in e.msg for e in errors)
+    errors = core_settings_check(None)
+    assert any(e.id == "core.E001" and "RATELIMIT_DEFAULT" in e.msg for e in errors)

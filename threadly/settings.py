@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.socialaccount",
+    "core",
     "accounts",
     "marketplace",
     "orders",
@@ -103,23 +104,23 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "ops.middleware.RequestMetricsMiddleware",
+    "core.middleware.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "ops.middleware.SecurityHeadersMiddleware",
+    "core.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "ops.middleware.SentryUserMiddleware",
+    "core.middleware.SentryUserMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "ops.middleware.MaintenanceModeMiddleware",
-    "ops.middleware.RateLimitMiddleware",
+    "core.middleware.MaintenanceModeMiddleware",
+    "core.middleware.RateLimitMiddleware",
 ]
 
 ROOT_URLCONF = "threadly.urls"
@@ -184,8 +185,8 @@ TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBacken
 # --- Accounts (django-allauth) ----------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
-    # Refuses every login while the account or IP is locked out (ops.lockout); must be first.
-    "ops.lockout.LockoutBackend",
+    # Refuses every login while the account or IP is locked out (core.lockout); must be first.
+    "core.lockout.LockoutBackend",
     # Django's and allauth's backends, refusing banned members (and ending their sessions).
     "accounts.backends.ModelBackend",
     "accounts.backends.AuthenticationBackend",
@@ -261,7 +262,7 @@ SENTRY_DSN = env_str("SENTRY_DSN")
 SENTRY_ENVIRONMENT = env_str("SENTRY_ENVIRONMENT", "development" if DEBUG else "production")
 SENTRY_TRACES_SAMPLE_RATE = float(env_decimal("SENTRY_TRACES_SAMPLE_RATE", "0"))
 if SENTRY_DSN and not RUNNING_TESTS:
-    from ops.sentry import init_sentry
+    from core.sentry import init_sentry
 
     init_sentry(
         dsn=SENTRY_DSN,
@@ -293,7 +294,7 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Django 6.1 mailers: Resend when its key is set, else EMAIL_BACKEND (console by default).
 MAILERS = {
     "default": {
-        "BACKEND": "ops.email.ResendEmailBackend"
+        "BACKEND": "core.email.ResendEmailBackend"
         if RESEND_API_KEY
         else env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
     }
@@ -305,11 +306,11 @@ ALERT_EMAILS = env_list("ALERT_EMAILS")
 ALERT_WEBHOOK_URL = env_str("ALERT_WEBHOOK_URL")
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
 CORS_URLS_REGEX = r"^/api/.*$"
-# Rate limits (ops.ratelimit): "<count>/<s|m|h|d>" per user or IP.
+# Rate limits (core.ratelimit): "<count>/<s|m|h|d>" per user or IP.
 RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
 RATELIMIT_DEFAULT = env_str("RATELIMIT_DEFAULT", "100/m")
 RATELIMIT_AUTH = env_str("RATELIMIT_AUTH", "10/m")
-# Failed logins (ops.lockout): lock an account / an IP for LOGIN_LOCKOUT_MINUTES.
+# Failed logins (core.lockout): lock an account / an IP for LOGIN_LOCKOUT_MINUTES.
 LOGIN_LOCKOUT_ATTEMPTS = env_int("LOGIN_LOCKOUT_ATTEMPTS", 5)
 LOGIN_LOCKOUT_IP_ATTEMPTS = env_int("LOGIN_LOCKOUT_IP_ATTEMPTS", 20)
 LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15)

@@ -15,6 +15,7 @@ from accounts.services.users import (
     user_create,
     user_deactivate,
     user_save_new,
+    user_set_banned,
 )
 from accounts.services.webhook import auth_webhook_event_apply
 
@@ -29,4 +30,5 @@ __all__ = [
     "user_create",
     "user_deactivate",
     "user_save_new",
+    "user_set_banned",
 ]

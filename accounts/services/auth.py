@@ -7,13 +7,13 @@ from django.http import HttpRequest
 
 from accounts.models import User
 from accounts.selectors import profile_for
-from ops import analytics
-from ops.audit import audit_log
-from ops.ratelimit import client_ip
+from core import analytics
+from core.audit import audit_log
+from core.ratelimit import client_ip
 
 
 def request_ip(request: HttpRequest | None) -> str | None:
-    """The client's IP (proxy-aware, see ops.ratelimit.client_ip), or None if not an IP."""
+    """The client's IP (proxy-aware, see core.ratelimit.client_ip), or None if not an IP."""
     if request is None:
         return None
     try:

@@ -7,11 +7,11 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from accounts.exceptions import EmailTaken, UsernameTaken
+from accounts.exceptions import BanNotAllowed, EmailTaken, UsernameTaken
 from accounts.models import Profile, User
 from accounts.selectors import profile_for
-from ops.audit import audit_log
-from threadly.images import process_image
+from core.audit import audit_log
+from core.images import process_image
 
 PROFILE_FIELDS = frozenset({"display_name", "bio", "location", "holiday_mode"})
 AVATAR_MAX_EDGE = 512
@@ -113,4 +113,23 @@ def user_deactivate(*, user: User, actor: User | None = None, reason: str = "") 
         user.is_active = False
         user.save(update_fields=["is_active"])
         audit_log(action="user.deactivated", actor=actor, target=user, reason=reason)
+    return user
+
+
+@transaction.atomic
+def user_set_banned(*, user_id: int, banned: bool, actor: Any, reason: str = "") -> User:
+    """Ban or unban a member. A banned member can't sign in; their listings are hidden by
+    Listing.objects.visible(). Locks the user row; audited. Raises BanNotAllowed for staff."""
+    user = User.objects.select_for_update().get(pk=user_id)
+    if banned and (user.is_staff or user.is_superuser):
+        raise BanNotAllowed(f"{user} is staff; remove their staff role before banning.")
+    if user.is_banned != banned:
+        user.is_banned = banned
+        user.save(update_fields=["is_banned"])
+        audit_log(
+            action="user.banned" if banned else "user.unbanned",
+            actor=actor,
+            target=user,
+            reason=reason,
+        )
     return user

@@ -16,7 +16,7 @@ from accounts.exceptions import WebhookPayloadError
 from accounts.models import AuthWebhookEvent, Profile, User
 from accounts.selectors import profile_for
 from accounts.services.users import user_deactivate
-from ops.audit import audit_log
+from core.audit import audit_log
 
 USERNAME_MAX = 30
 SYNCED_FIELDS = (

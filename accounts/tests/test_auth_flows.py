@@ -10,8 +10,8 @@ from django.urls import reverse
 
 from accounts.models import Profile, User
 from accounts.tests.factories import TEST_PASSWORD, UserFactory
-from ops.analytics import get_backend
-from ops.models import AuditLog
+from core.analytics import get_backend
+from core.models import AuditLog
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from accounts.selectors import profile_for
 from accounts.services import profile_update, user_create, user_deactivate
 from accounts.tests.factories import UserFactory
 from accounts.tests.images import jpeg_bytes
-from ops.models import AuditLog
+from core.models import AuditLog
 
 pytestmark = pytest.mark.django_db
 
@@ -167,7 +167,7 @@ def test_user_deactivate_sets_inactive_and_audits_once():
 def test_signup_record_gives_provider_signups_a_profile(django_capture_on_commit_callbacks):
     """A member created by a social login (no Profile yet) gets one when the sign-up is recorded."""
     from accounts.services import signup_record
-    from ops.analytics import get_backend
+    from core.analytics import get_backend
 
     get_backend().clear()
     user = User.objects.create_user(username="social", email="social@example.test")

@@ -13,7 +13,7 @@ from svix.webhooks import Webhook
 
 from accounts.models import AuthWebhookEvent, Profile, User
 from accounts.tests.factories import UserFactory
-from ops.models import AuditLog
+from core.models import AuditLog
 
 DATA = Path(__file__).parent / "data"
 SECRET = "whsec_" + base64.b64encode(b"threadly-test-webhook-secret-32b").decode()

@@ -4,9 +4,9 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from core import analytics
 from marketplace.exceptions import FavouriteError
 from marketplace.models import Favourite, Listing
-from ops import analytics
 
 
 def favourite_add(*, user: User, listing_id: int) -> Favourite:

@@ -10,10 +10,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from accounts.models import User
+from core.images import ProcessedImage, process_image
 from marketplace.exceptions import ListingImageError
 from marketplace.models import Listing, ListingImage
 from marketplace.services.access import access_listing_for_seller
-from threadly.images import ProcessedImage, process_image
 
 LISTING_IMAGE_DIR = "listings"
 

@@ -12,12 +12,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from accounts.models import User
+from core import analytics
+from core.audit import audit_log
 from marketplace.exceptions import ListingNotPublishable, ListingStateError
 from marketplace.models import Category, Listing, ListingImage
 from marketplace.services.access import access_listing_for_seller
 from marketplace.services.images import files_removed_on_error, images_process, images_store
-from ops import analytics
-from ops.audit import audit_log
 
 __all__ = [
     "access_listing_for_seller",

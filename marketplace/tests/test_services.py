@@ -8,6 +8,7 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from accounts.tests.factories import UserFactory
+from core.models import AuditLog
 from marketplace import services
 from marketplace.exceptions import (
     FavouriteError,
@@ -19,7 +20,6 @@ from marketplace.exceptions import (
 from marketplace.models import Favourite, Listing, ListingImage
 from marketplace.tests.conftest import jpeg_upload
 from marketplace.tests.factories import ListingFactory, ListingImageFactory
-from ops.models import AuditLog
 
 pytestmark = pytest.mark.django_db
 
@@ -161,7 +161,7 @@ def test_listing_publish_needs_a_photo(seller):
 
 def test_listing_publish_sets_published_at_once(seller, django_capture_on_commit_callbacks):
     """Publishing sets published_at, records an audit entry and a funnel event after commit."""
-    from ops import analytics
+    from core import analytics
 
     analytics.get_backend().clear()
     listing = ListingFactory(seller=seller, draft=True, with_image=True)

@@ -3,8 +3,8 @@
 from django.contrib.sessions.backends.base import SessionBase
 from django.db import transaction
 
+from core import analytics
 from marketplace.models import Listing
-from ops import analytics
 from orders.exceptions import CartError
 from orders.models import Cart, CartItem
 from orders.payments import get_gateway

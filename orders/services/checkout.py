@@ -15,9 +15,9 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from core import analytics
+from core.audit import audit_log
 from marketplace.services import listing_sell_reserved_stock, listings_lock
-from ops import analytics
-from ops.audit import audit_log
 from orders.emails import queue_order_email
 from orders.exceptions import CheckoutError, IntegrationError, ListingUnavailable
 from orders.models import (

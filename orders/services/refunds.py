@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from ops import analytics
-from ops.audit import audit_log
+from core import analytics
+from core.audit import audit_log
 from orders.emails import queue_order_email
 from orders.exceptions import IllegalTransition, IntegrationError
 from orders.models import Order, OrderEvent, Payout, Refund, Reservation

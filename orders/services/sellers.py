@@ -2,7 +2,7 @@
 
 from django.db import transaction
 
-from ops.audit import audit_log
+from core.audit import audit_log
 from orders.models import SellerPaymentAccount
 from orders.payments import get_gateway
 from orders.payments.base import SellerAccountStatus

@@ -15,8 +15,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from ops import analytics
-from ops.audit import audit_log
+from core import analytics
+from core.audit import audit_log
 from orders.emails import queue_order_email
 from orders.exceptions import IllegalTransition, IntegrationError, NotAllowed
 from orders.models import Order, OrderEvent, Payout

@@ -6,8 +6,8 @@ from django.core import mail
 from django.core.management import call_command
 from django.utils import timezone
 
+from core.analytics import get_backend
 from marketplace.models import Listing
-from ops.analytics import get_backend
 from orders.exceptions import CheckoutError, ListingUnavailable
 from orders.models import CartItem, Checkout, Order, Reservation
 from orders.services.cart import cart_add_item

@@ -4,7 +4,7 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from ops.models import AuditLog
+from core.models import AuditLog
 from orders.exceptions import IllegalTransition
 from orders.models import Checkout, Order, Refund
 from orders.payments.local import LocalGateway

@@ -6,8 +6,8 @@ from django.core import mail
 from django.core.management import call_command
 from django.utils import timezone
 
+from core.models import AuditLog
 from marketplace.models import Listing
-from ops.models import AuditLog
 from orders.exceptions import IllegalTransition, NotAllowed
 from orders.models import Order, Payout, Refund
 from orders.payments.local import LocalGateway

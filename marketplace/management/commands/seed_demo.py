@@ -5,7 +5,7 @@ nothing. Logins (password "threadly-demo"): seller1@threadly.test .. seller4@thr
 buyer@threadly.test, admin@threadly.test (superuser).
 
 Photos come from a pool of generated garment pictures stored once under listings/demo/
-(re-encoded by threadly.images.process_image); many ListingImage rows point at the same
+(re-encoded by core.images.process_image); many ListingImage rows point at the same
 files, which is what makes `--listings 100000` take minutes rather than hours.
 """
 
@@ -26,8 +26,8 @@ from django.utils.text import slugify
 from PIL import Image, ImageDraw
 from tqdm import tqdm
 
+from core.images import process_image
 from marketplace.models import Category, Listing, ListingImage
-from threadly.images import process_image
 
 DEMO_PASSWORD = "threadly-demo"  # noqa: S105 - documented demo login, local data only
 DEMO_DIR = "listings/demo"

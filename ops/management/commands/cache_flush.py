@@ -1,7 +1,7 @@
 from django.core.cache import cache
 from django.core.management.base import BaseCommand, CommandError
 
-from ops.audit import audit_log
+from core.audit import audit_log
 
 
 class Command(BaseCommand):

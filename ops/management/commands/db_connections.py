@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
-from ops.audit import audit_log
+from core.audit import audit_log
 from ops.dbtools import is_postgres, parse_duration
 
 

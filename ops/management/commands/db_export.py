@@ -12,7 +12,7 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 from tqdm import tqdm
 
-from ops.audit import audit_log
+from core.audit import audit_log
 from ops.dbtools import write_checksum
 
 # What an emergency export holds; models of apps not installed yet are skipped.

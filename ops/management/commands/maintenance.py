@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from ops import maintenance
+from core import maintenance
 
 
 class Command(BaseCommand):

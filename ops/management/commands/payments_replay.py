@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from ops.audit import audit_log
+from core.audit import audit_log
 
 
 def undelivered_events(*, days: int) -> list[dict]:

@@ -4,8 +4,8 @@ from django.core.files.storage import default_storage
 from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
-from accounts.models import Profile
-from marketplace.models import ListingImage
+from accounts.selectors import avatar_file_names
+from marketplace.services.retention import listing_file_names
 
 # Folders of user uploads; anything else in storage (backups/, health/) is not ours to judge.
 UPLOAD_FOLDERS = ("listings", "avatars")
@@ -23,12 +23,7 @@ def walk(folder: str) -> Iterator[str]:
 
 
 def referenced_names() -> set[str]:
-    names: set[str] = set()
-    for image, variants in ListingImage.objects.values_list("image", "variants").iterator():
-        names.add(image)
-        names.update(v["name"] for v in variants or [])
-    names.update(Profile.objects.exclude(avatar="").values_list("avatar", flat=True))
-    return names
+    return listing_file_names() | avatar_file_names()
 
 
 class Command(BaseCommand):

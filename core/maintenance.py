@@ -11,8 +11,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
-from ops.audit import audit_log
-from ops.models import Switch
+from core.audit import audit_log
+from core.models import Switch
 
 logger = logging.getLogger(__name__)
 SWITCH = "maintenance"

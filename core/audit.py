@@ -4,7 +4,7 @@ from typing import Any
 
 from django.db import models
 
-from ops.models import AuditLog
+from core.models import AuditLog
 
 
 def audit_log(

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from django.core.cache import cache
 
-from ops.ratelimit import incr
+from core.ratelimit import incr
 
 logger = logging.getLogger(__name__)
 # Upper bounds (ms) of the latency buckets; the last bucket is "slower than 5 s".

@@ -1,11 +1,11 @@
-"""PostHog backend for ops.analytics (used when POSTHOG_KEY is set): the only module that
+"""PostHog backend for core.analytics (used when POSTHOG_KEY is set): the only module that
 imports the posthog SDK. The SDK queues events and sends them in batches from its own
 background thread, so capture() never blocks a request."""
 
 import atexit
 import logging
 
-from ops.analytics import Event
+from core.analytics.base import Event
 
 logger = logging.getLogger(__name__)
 

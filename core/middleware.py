@@ -14,7 +14,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 
-from ops import lockout, maintenance, metrics, ratelimit, sentry
+from core import lockout, maintenance, metrics, ratelimit, sentry
 
 logger = logging.getLogger("ops.security")
 Handler = Callable[[HttpRequest], HttpResponse]
@@ -35,7 +35,7 @@ PERMISSIONS_POLICY = (
 
 
 class RequestMetricsMiddleware:
-    """Times each request and counts 5xx responses into ops.metrics (health and static skipped)."""
+    """Times each request and counts 5xx responses into core.metrics (health and static skipped)."""
 
     def __init__(self, get_response: Handler) -> None:
         self.get_response = get_response
@@ -122,8 +122,8 @@ class MaintenanceModeMiddleware:
 
 
 class RateLimitMiddleware:
-    """429 + Retry-After when a user/IP goes over its limit (see ops.ratelimit) or tries to log
-    in while locked out (see ops.lockout)."""
+    """429 + Retry-After when a user/IP goes over its limit (see core.ratelimit) or tries to log
+    in while locked out (see core.lockout)."""
 
     def __init__(self, get_response: Handler) -> None:
         self.get_response = get_response

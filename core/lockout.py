@@ -20,7 +20,7 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 
-from ops.ratelimit import client_ip, incr
+from core.ratelimit import client_ip, incr
 
 logger = logging.getLogger("ops.security")
 IDENTIFIER_FIELDS = ("login", "email", "username")
@@ -66,8 +66,8 @@ def record_failure(*, identifier: str, ip: str) -> None:
 
 
 def _lock(*, kind: str, value: str, ip: str, failures: int, seconds: int) -> None:
-    from ops.audit import audit_log
-    from ops.models import SuspiciousActivity
+    from core.audit import audit_log
+    from core.models import SuspiciousActivity
 
     until = time.time() + seconds
     cache.set(_key(f"lock-{kind}", value), until, seconds)

@@ -6,45 +6,14 @@ the PostHog SDK queues events and sends them from its own background thread.
 """
 
 import logging
-import threading
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 
+from core.analytics.base import AnalyticsBackend, Event, LocalRecorder
+
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Event:
-    distinct_id: str
-    name: str
-    properties: dict[str, Any] = field(default_factory=dict)
-
-
-class AnalyticsBackend(Protocol):
-    def capture(self, event: Event) -> None: ...
-
-
-class LocalRecorder:
-    """The default: keeps the last events in memory (tests read `events`) and logs them."""
-
-    max_events = 1000
-
-    def __init__(self) -> None:
-        self.events: list[Event] = []
-        self._lock = threading.Lock()
-
-    def capture(self, event: Event) -> None:
-        with self._lock:
-            self.events.append(event)
-            del self.events[: -self.max_events]
-        logger.debug("analytics event %s %s", event.name, event.properties)
-
-    def clear(self) -> None:
-        with self._lock:
-            self.events.clear()
 
 
 _local = LocalRecorder()
@@ -57,7 +26,7 @@ def get_backend() -> AnalyticsBackend:
     if not key:
         return _local
     if key not in _backends:
-        from ops.analytics_posthog import PostHogBackend
+        from core.analytics.posthog import PostHogBackend
 
         _backends[key] = PostHogBackend(api_key=key, host=settings.POSTHOG_HOST)
     return _backends[key]
