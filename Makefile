@@ -10,7 +10,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 help:
 	@echo "make run    serve Threadly with demo data on http://127.0.0.1:8000"
 	@echo "make test   run the whole test suite (PostgreSQL + Redis when reachable)"
-	@echo "make lint   ruff check + format check;  make screenshots  refresh docs/screenshots"
+	@echo "make lint   ruff check + format check + the import contract (pyproject.toml);  make screenshots  refresh docs/screenshots"
 
 $(PY):
 	@PY_BIN=$$(scripts/find-python) || exit 1; \
@@ -40,6 +40,7 @@ screenshots: $(VENV)/.installed-dev
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 format: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff format .
