@@ -21,25 +21,14 @@ from ops.models import Incident
 from orders.checks import payment_settings_check
 from orders.models import Address, CartItem, Order
 from orders.services.transitions import order_mark_shipped
-from tests.test_robustness import (
+from tests.robustness.world import (
     LOGIN_REQUIRED,
     World,
-    build_world,
     project_url_names,
     resolve_url,
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _scanner_settings(settings):
-    settings.RATELIMIT_ENABLED = False
-
-
-@pytest.fixture
-def world(db) -> World:
-    return build_world()
 
 
 # --- Open redirects -------------------------------------------------------------------------
