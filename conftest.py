@@ -1,8 +1,10 @@
-"""Fixtures every test gets: isolated media files and a clean cache (Django's test set-up
-already keeps email in memory: mail.outbox)."""
+"""Fixtures every test gets (isolated media files and a clean cache; Django's test set-up
+already keeps email in memory: mail.outbox), and the few shared by several apps' tests."""
 
 import pytest
 from django.core.cache import cache
+
+from orders.tests.stripe_support import WEBHOOK_SECRET, FakeStripe
 
 
 @pytest.fixture(autouse=True)
@@ -17,3 +19,13 @@ def _isolated_media_and_cache(settings, tmp_path):
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def fake_stripe(settings):
+    """The Stripe path switched on, with the SDK pointed at a local fake Stripe API."""
+    with FakeStripe() as fake:
+        settings.STRIPE_SECRET_KEY = "sk_test_threadly"
+        settings.STRIPE_API_BASE = fake.url
+        settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
+        yield fake

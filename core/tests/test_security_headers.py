@@ -12,7 +12,7 @@ from cryptography.fernet import Fernet
 from core.sentry import before_send
 
 pytestmark = pytest.mark.django_db
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize(
