@@ -50,7 +50,13 @@ def main() -> int:
     if problems and in_ci:
         print("CI must test on PostgreSQL and Redis: " + "; ".join(problems) + ".", file=sys.stderr)
         return 2
-    args = [sys.executable, "-m", "pytest", *sys.argv[1:]]
+    pytest_args = sys.argv[1:]
+    if not any(a == "-n" or a.startswith(("-n", "--numprocesses")) for a in pytest_args):
+        # One worker per core (pytest-xdist); each gets its own test database and Redis
+        # database. TEST_WORKERS=0 runs in this process (e.g. under a debugger).
+        workers = env.get("TEST_WORKERS", "auto")
+        pytest_args = ["-n", workers, "--dist", "loadfile", *pytest_args]
+    args = [sys.executable, "-m", "pytest", *pytest_args]
     os.execve(sys.executable, args, env)  # noqa: S606 - replaces this process with pytest
 
 
