@@ -2,6 +2,7 @@
 
 import pytest
 
+from orders.tests.gateway_support import gateway_log  # noqa: F401 (a fixture)
 from orders.tests.stripe_support import WEBHOOK_SECRET, FakeStripe
 
 

@@ -270,11 +270,10 @@ def test_pending_refund_confirmed_by_charge_refunded(client, checkout, monkeypat
 
 
 def test_dashboard_refund_after_completion_reverses_payout(
-    client, checkout, django_capture_on_commit_callbacks
+    client, checkout, django_capture_on_commit_callbacks, gateway_log
 ):
     """A full refund made at Stripe after an order completed takes the seller's share back."""
     from orders.models import Payout
-    from orders.payments.local import LocalGateway
     from orders.services import transitions
 
     payload = succeeded(checkout)
@@ -295,10 +294,10 @@ def test_dashboard_refund_after_completion_reverses_payout(
             "refunds": {"data": [{"id": "re_x", "status": "succeeded", "metadata": {}}]},
         },
     )
-    LocalGateway.log.clear()
+    gateway_log.clear()
     with django_capture_on_commit_callbacks(execute=True):
         assert post_event(client, refund, HTTP_STRIPE_SIGNATURE=sign(refund)).status_code == 200
-        assert LocalGateway.log == []
+        assert gateway_log == []
     assert statuses(checkout) == ["refunded", "refunded"]
     assert Payout.objects.get(order=order).status == Payout.Status.REVERSED
-    assert [e["op"] for e in LocalGateway.log] == ["reversal"]
+    assert [e["op"] for e in gateway_log] == ["reversal"]

@@ -2,10 +2,11 @@
 
 The buyer is sent to a clearly labelled "Test payment" page (orders:test_payment) where a
 developer approves or declines; that page calls the same services the Stripe webhook calls.
-Refunds and transfers succeed at once and are recorded in `LocalGateway.log` for tests.
+Refunds and transfers succeed at once; each call is logged (logger "orders.payments.local")
+and otherwise leaves no trace here.
 """
 
-import threading
+import logging
 from decimal import Decimal
 
 from django.urls import reverse
@@ -19,20 +20,19 @@ from orders.payments.base import (
     TransferResult,
 )
 
+logger = logging.getLogger(__name__)
+
 
 class LocalGateway:
     name = "local"
     requires_onboarding = False
-    log: list[dict] = []
-    _lock = threading.Lock()
 
-    def _record(self, **entry) -> None:
-        with self._lock:
-            self.log.append(entry)
+    def _log(self, op: str, **details) -> None:
+        logger.info("local gateway %s: %s", op, details)
 
     def start_payment(self, request: PaymentRequest) -> PaymentSession:
         ref = f"local_{request.checkout_id}"
-        self._record(op="payment", ref=ref, total=request.total, currency=request.currency)
+        self._log(op="payment", ref=ref, total=request.total, currency=request.currency)
         url = reverse("orders:test_payment", kwargs={"public_id": request.checkout_id})
         return PaymentSession(ref=ref, redirect_url=url)
 
@@ -41,11 +41,11 @@ class LocalGateway:
         return PaymentStatus(ref=ref, paid=False)
 
     def refund(self, *, payment_intent_ref, amount, currency, idempotency_key, metadata):
-        self._record(op="refund", amount=amount, currency=currency, key=idempotency_key)
+        self._log(op="refund", amount=amount, currency=currency, key=idempotency_key)
         return RefundResult(ref=f"local_re_{idempotency_key}", succeeded=True)
 
     def transfer(self, *, destination, amount, currency, transfer_group, idempotency_key, metadata):
-        self._record(
+        self._log(
             op="transfer",
             destination=destination,
             amount=amount,
@@ -56,7 +56,7 @@ class LocalGateway:
         return TransferResult(ref=f"local_tr_{idempotency_key}")
 
     def reverse_transfer(self, *, transfer_ref: str, amount: Decimal, idempotency_key: str):
-        self._record(op="reversal", transfer=transfer_ref, amount=amount, key=idempotency_key)
+        self._log(op="reversal", transfer=transfer_ref, amount=amount, key=idempotency_key)
         return TransferResult(ref=f"local_trr_{idempotency_key}")
 
     def create_seller_account(self, *, user_id: int, email: str, idempotency_key: str) -> str:
