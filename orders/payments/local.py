@@ -1,16 +1,19 @@
 """The local gateway, the default with no keys: no money moves.
 
 The buyer is sent to a clearly labelled "Test payment" page (orders:test_payment) where a
-developer approves or declines; that page calls the same services the Stripe webhook calls.
-Refunds and transfers succeed at once; each call is logged (logger "orders.payments.local")
-and otherwise leaves no trace here.
+developer approves or declines; that page calls the same services the Stripe webhook calls,
+so this gateway receives no webhooks and has none to replay. Refunds and transfers succeed at
+once; each call is logged (logger "orders.payments.local") and otherwise leaves no trace here.
 """
 
 import logging
+from collections.abc import Mapping
+from datetime import datetime
 from decimal import Decimal
 
 from django.urls import reverse
 
+from orders.exceptions import WebhookSignatureError
 from orders.payments.base import (
     PaymentRequest,
     PaymentSession,
@@ -19,6 +22,7 @@ from orders.payments.base import (
     SellerAccountStatus,
     TransferResult,
 )
+from orders.payments.events import GatewayEvent
 
 logger = logging.getLogger(__name__)
 
@@ -67,3 +71,11 @@ class LocalGateway:
 
     def fetch_seller_account(self, *, account_id: str) -> SellerAccountStatus:
         return SellerAccountStatus(account_id, True, True, True)
+
+    def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> GatewayEvent:
+        """Refuse every delivery: the test payment page, not a webhook, confirms payments."""
+        raise WebhookSignatureError("The local gateway receives no webhooks.")
+
+    def undelivered_events(self, *, since: datetime) -> list[GatewayEvent]:
+        """Nothing to replay: no webhook is ever sent."""
+        return []
