@@ -4,6 +4,7 @@ already keeps email in memory: mail.outbox), and the few shared by several apps'
 import pytest
 from django.core.cache import cache
 
+from orders.tests.gateway_support import gateway_log  # noqa: F401 (a fixture)
 from orders.tests.stripe_support import WEBHOOK_SECRET, FakeStripe
 
 

@@ -39,3 +39,18 @@ class IntegrationError(OrdersError):
     def __init__(self, message: str = "", *, context: dict | None = None) -> None:
         super().__init__(message)
         self.context = context or {}
+
+
+class WebhookSignatureError(OrdersError):
+    """A payment webhook delivery that is unsigned, forged or too old: answer 400, store
+    nothing."""
+
+    default_message = "Invalid signature."
+
+
+class MalformedWebhook(OrdersError):
+    """A correctly signed payment webhook delivery that is not an event we can read (not an
+    object, no id or data, an id too long to store, a field of the wrong type): answer 400,
+    store nothing."""
+
+    default_message = "Malformed event."

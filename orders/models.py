@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from core.db import TimeStampedModel
+from core.webhooks import StoredWebhookEvent
 from marketplace.models import Listing
 from orders.crypto import EncryptedTextField
 
@@ -326,18 +327,8 @@ class SellerPaymentAccount(TimeStampedModel):
         return self.details_submitted and self.payouts_enabled
 
 
-class PaymentEvent(models.Model):
-    """A webhook event we applied, kept so a replay is a no-op."""
-
-    event_id = models.CharField(max_length=255, unique=True)
-    event_type = models.CharField(max_length=100)
-    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
-
-    class Meta:
-        ordering = ["-received_at"]
-
-    def __str__(self) -> str:
-        return f"{self.event_type} {self.event_id}"
+class PaymentEvent(StoredWebhookEvent):
+    """A payment webhook event we applied, kept so a replay is a no-op (core.webhooks)."""
 
 
 class Payout(TimeStampedModel):

@@ -1,6 +1,7 @@
 """The identity provider's (Clerk-style) user events, applied to local members.
 
-The view verifies the Svix signature; this module applies a verified event exactly once.
+The auth-provider adapter (accounts/auth_provider/) verifies a delivery and maps it to our
+events; this module applies a verified event exactly once.
 """
 
 import re
@@ -9,14 +10,16 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils.translation import gettext as _
 
+from accounts.auth_provider.base import AuthEvent, ProviderUser, UserChanged, UserDeleted
 from accounts.exceptions import WebhookPayloadError
 from accounts.models import AuthWebhookEvent, Profile, User
 from accounts.selectors import profile_for
 from accounts.services.users import user_deactivate
 from core.audit import audit_log
+from core.webhooks import record_once
 
 USERNAME_MAX = 30
 SYNCED_FIELDS = (
@@ -30,18 +33,6 @@ SYNCED_FIELDS = (
 )
 _NOT_HANDLE = re.compile(r"[^a-zA-Z0-9_.-]+")
 _HANDLE = re.compile(r"^[a-zA-Z0-9_.-]{3,30}$")
-
-
-def _primary_email(data: dict[str, Any]) -> tuple[str, bool]:
-    """The primary email address and whether the provider verified it."""
-    addresses = [a for a in data.get("email_addresses") or [] if a.get("email_address")]
-    primary_id = data.get("primary_email_address_id")
-    chosen = next((a for a in addresses if a.get("id") == primary_id), None)
-    chosen = chosen or (addresses[0] if addresses else None)
-    if chosen is None:
-        return "", False
-    verified = (chosen.get("verification") or {}).get("status") == "verified"
-    return User.objects.normalize_email(chosen["email_address"].strip()), verified
 
 
 def _username_free(username: str, *, exclude_pk: int | None) -> bool:
@@ -68,49 +59,35 @@ def _unique_username(candidates: list[str], *, exclude_pk: int | None = None) ->
     raise WebhookPayloadError(_("Could not derive a free username."))
 
 
-def _role_flags(data: dict[str, Any]) -> dict[str, bool]:
-    role = ((data.get("public_metadata") or {}).get("role") or "").strip().lower()
-    return {"is_staff": role == "admin", "is_seller": role == "seller"}
+def _role_flags(provider_user: ProviderUser) -> dict[str, bool]:
+    return {"is_staff": provider_user.role == "admin", "is_seller": provider_user.role == "seller"}
 
 
-def _check_shape(data: dict[str, Any]) -> None:
-    """Refuse a signed event whose fields have the wrong type or length (422, not a 500 that
-    the provider would retry forever)."""
-
-    def optional(value: Any, kind: type | tuple[type, ...], what: str) -> None:
-        if value is not None and not isinstance(value, kind):
-            raise WebhookPayloadError(f"{what} has the wrong type.")
-
-    optional(data.get("id"), (str, int), "data.id")
-    if len(str(data.get("id") or "")) > User._meta.get_field("external_id").max_length:
+def _check_values(provider_user: ProviderUser) -> None:
+    """Refuse values that do not fit our columns or are not email addresses (422, not a 500
+    that the provider would retry forever)."""
+    if len(provider_user.external_id) > User._meta.get_field("external_id").max_length:
         raise WebhookPayloadError("data.id is too long.")
-    for field in ("username", "first_name", "last_name", "primary_email_address_id"):
-        optional(data.get(field), str, f"data.{field}")
-    optional(data.get("public_metadata"), dict, "data.public_metadata")
-    optional((data.get("public_metadata") or {}).get("role"), str, "public_metadata.role")
-    optional(data.get("email_addresses"), list, "data.email_addresses")
-    for entry in data.get("email_addresses") or []:
-        optional(entry, dict, "an email_addresses entry")
-        if entry is None:
-            raise WebhookPayloadError("An email_addresses entry is empty.")
-        address = entry.get("email_address")
-        optional(address, str, "email_address")
-        optional(entry.get("verification"), dict, "verification")
-        if address:
-            try:
-                validate_email(address.strip())
-            except ValidationError:
-                raise WebhookPayloadError("An email address is not valid.") from None
-            if len(address.strip()) > User._meta.get_field("email").max_length:
-                raise WebhookPayloadError("An email address is too long.")
+    for address in provider_user.emails:
+        try:
+            validate_email(address)
+        except ValidationError:
+            raise WebhookPayloadError("An email address is not valid.") from None
+        if len(address) > User._meta.get_field("email").max_length:
+            raise WebhookPayloadError("An email address is too long.")
 
 
-def _user_upsert(data: dict[str, Any]) -> User:
-    _check_shape(data)
-    external_id = str(data.get("id") or "").strip()
+def _user_upsert(provider_user: ProviderUser) -> User:
+    _check_values(provider_user)
+    external_id = provider_user.external_id
     if not external_id:
         raise WebhookPayloadError("The event has no user id (data.id).")
-    email, email_verified = _primary_email(data)
+    email = (
+        User.objects.normalize_email(provider_user.primary_email)
+        if provider_user.primary_email
+        else ""
+    )
+    email_verified = provider_user.primary_email_verified
     user = User.objects.select_for_update().filter(external_id=external_id).first()
     if user is None and email:
         # Link a local account with the same address only when the provider verified it,
@@ -132,19 +109,17 @@ def _user_upsert(data: dict[str, Any]) -> User:
             raise WebhookPayloadError("The new email belongs to another local account.")
         user.email = email
 
-    wanted = (data.get("username") or "").strip()
+    wanted = provider_user.username
     exclude_pk = None if creating else user.pk
     if wanted and _HANDLE.match(wanted) and _username_free(wanted, exclude_pk=exclude_pk):
         user.username = wanted
     elif creating:
-        user.username = _unique_username(
-            [wanted, email.split("@")[0], data.get("first_name") or ""]
-        )
-    user.first_name = (data.get("first_name") or "")[:150]
-    user.last_name = (data.get("last_name") or "")[:150]
+        user.username = _unique_username([wanted, email.split("@")[0], provider_user.first_name])
+    user.first_name = provider_user.first_name[:150]
+    user.last_name = provider_user.last_name[:150]
 
     old_roles = {"is_staff": user.is_staff, "is_seller": user.is_seller}
-    new_roles = _role_flags(data)
+    new_roles = _role_flags(provider_user)
     user.is_staff = new_roles["is_staff"]
     user.is_seller = new_roles["is_seller"]
     if creating:
@@ -167,45 +142,35 @@ def _user_upsert(data: dict[str, Any]) -> User:
     return user
 
 
-def _on_user_created(data: dict[str, Any]) -> None:
-    _user_upsert(data)
+def _on_user_changed(event: UserChanged) -> None:
+    _user_upsert(event.user)
 
 
-def _on_user_updated(data: dict[str, Any]) -> None:
-    _user_upsert(data)
-
-
-def _on_user_deleted(data: dict[str, Any]) -> None:
-    external_id = str(data.get("id") or "").strip()
-    user = User.objects.filter(external_id=external_id).first() if external_id else None
+def _on_user_deleted(event: UserDeleted) -> None:
+    user = User.objects.filter(external_id=event.external_id).first() if event.external_id else None
     if user is not None:
         user_deactivate(user=user, reason="deleted at the identity provider")
 
 
-HANDLERS: dict[str, Callable[[dict[str, Any]], None]] = {
-    "user.created": _on_user_created,
-    "user.updated": _on_user_updated,
-    "user.deleted": _on_user_deleted,
+# Event classes not listed here (Ignored) are neither applied nor stored.
+HANDLERS: dict[type[AuthEvent], Callable[[Any], None]] = {
+    UserChanged: _on_user_changed,
+    UserDeleted: _on_user_deleted,
 }
 
 
 @transaction.atomic
-def auth_webhook_event_apply(*, event_id: str, event_type: str, data: dict[str, Any]) -> bool:
-    """Apply one verified event, once. Returns False for a duplicate or an unknown type.
+def auth_webhook_event_apply(*, event: AuthEvent) -> bool:
+    """Apply one verified event, once. Returns False for a duplicate or an unhandled type.
 
     The event id is stored in the same transaction as the change, so a failure rolls both
     back and the provider's retry applies it again. Raises WebhookPayloadError for a payload
     that cannot be applied; any other exception rolls everything back too.
     """
-    handler = HANDLERS.get(event_type)
+    handler = HANDLERS.get(type(event))
     if handler is None:
         return False
-    try:
-        with transaction.atomic():
-            AuthWebhookEvent.objects.create(event_id=event_id, event_type=event_type)
-    except IntegrityError:
+    if not record_once(AuthWebhookEvent, event_id=event.event_id, event_type=event.event_type):
         return False
-    if not isinstance(data, dict):
-        raise WebhookPayloadError("The event's data is not an object.")
-    handler(data)
+    handler(event)
     return True

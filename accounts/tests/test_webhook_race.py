@@ -5,18 +5,23 @@ import threading
 import pytest
 from django.db import connection, connections
 
+from accounts.auth_provider.base import ProviderUser, UserChanged
 from accounts.models import AuthWebhookEvent, User
 from accounts.services import auth_webhook_event_apply
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
-DATA = {
-    "id": "user_race",
-    "username": "racer",
-    "primary_email_address_id": "idn_1",
-    "email_addresses": [{"id": "idn_1", "email_address": "racer@example.test"}],
-    "public_metadata": {"role": "seller"},
-}
+EVENT = UserChanged(
+    event_id="msg_race",
+    event_type="user.created",
+    user=ProviderUser(
+        external_id="user_race",
+        username="racer",
+        primary_email="racer@example.test",
+        emails=("racer@example.test",),
+        role="seller",
+    ),
+)
 
 
 @pytest.fixture(autouse=True)
@@ -34,9 +39,7 @@ def test_concurrent_duplicate_deliveries_apply_once():
     def deliver() -> None:
         try:
             barrier.wait(timeout=10)
-            results.append(
-                auth_webhook_event_apply(event_id="msg_race", event_type="user.created", data=DATA)
-            )
+            results.append(auth_webhook_event_apply(event=EVENT))
         except BaseException as exc:  # surfaced below
             errors.append(exc)
         finally:

@@ -9,10 +9,12 @@ from orders.payments.local import LocalGateway
 def get_gateway() -> PaymentGateway:
     """The gateway chosen by settings at call time (tests may override settings)."""
     if settings.STRIPE_SECRET_KEY:
-        from orders.payments.stripe_gateway import StripeGateway
+        from orders.payments.stripe.gateway import StripeGateway
 
         return StripeGateway(
-            api_key=settings.STRIPE_SECRET_KEY, api_base=settings.STRIPE_API_BASE or None
+            api_key=settings.STRIPE_SECRET_KEY,
+            webhook_secret=settings.STRIPE_WEBHOOK_SECRET,
+            api_base=settings.STRIPE_API_BASE or None,
         )
     return LocalGateway()
 

@@ -1,9 +1,13 @@
 """The payment gateway interface: only the operations Threadly uses, with our own dataclasses."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from orders.payments.events import GatewayEvent
 
 
 @dataclass(frozen=True)
@@ -104,3 +108,18 @@ class PaymentGateway(Protocol):
     ) -> str: ...
 
     def fetch_seller_account(self, *, account_id: str) -> SellerAccountStatus: ...
+
+    def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> "GatewayEvent":
+        """Verify a webhook delivery on its raw body and turn it into our event.
+
+        Raises WebhookSignatureError (unsigned, forged, stale, or a gateway that receives no
+        webhooks) or MalformedWebhook (signed but unreadable), both from orders.exceptions.
+        """
+        ...
+
+    def undelivered_events(self, *, since: datetime) -> "list[GatewayEvent]":
+        """Events since `since` whose webhook delivery failed, oldest first, to apply again.
+
+        Raises IntegrationError when the gateway cannot be asked.
+        """
+        ...

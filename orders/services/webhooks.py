@@ -1,16 +1,31 @@
-"""Applying verified payment-provider events: stored once by id, dispatched by type.
+"""Applying verified payment events (orders.payments.events): stored once by id, dispatched by
+event class.
 
-Handlers tolerate out-of-order delivery (a refund before its success event, a success after
-expiry) and unknown objects (ignored). A handler error propagates so the view answers 500 and
-the whole transaction, including the stored event id, is rolled back for Stripe's retry.
+The gateway adapter has already turned the vendor's payload into our dataclasses; nothing here
+reads a vendor's shapes. Handlers tolerate out-of-order delivery (a refund before its success
+event, a success after expiry) and events about checkouts we don't know (ignored). A handler
+error propagates so the view answers 500 and the whole transaction, including the stored event
+id, is rolled back for the gateway's retry.
 """
 
 from collections.abc import Callable
+from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
+from core.webhooks import record_once
 from orders.models import Checkout, Order, PaymentEvent, Refund
-from orders.payments.stripe_gateway import account_status_from_payload
+from orders.payments.events import (
+    CheckoutRef,
+    DisputeClosed,
+    DisputeOpened,
+    GatewayEvent,
+    PaymentFailed,
+    PaymentSucceeded,
+    RefundUpdated,
+    SellerAccountUpdated,
+    SessionExpired,
+)
 from orders.services.checkout import (
     checkout_mark_failed,
     checkout_mark_paid,
@@ -25,145 +40,116 @@ from orders.services.transitions import (
 )
 
 
-def _ref(value) -> str:
-    if isinstance(value, dict):
-        return value.get("id", "")
-    return value or ""
-
-
-def _checkout_for(obj: dict) -> Checkout | None:
-    public_id = (obj.get("metadata") or {}).get("checkout") or obj.get("client_reference_id")
-    if public_id:
-        checkout = Checkout.objects.filter(public_id=public_id).first()
+def _checkout_for(ref: CheckoutRef) -> Checkout | None:
+    """The checkout an event is about: by our public id, else by the gateway's references."""
+    if ref.public_id:
+        checkout = Checkout.objects.filter(public_id=ref.public_id).first()
         if checkout:
             return checkout
-    if obj.get("object") == "checkout.session":
-        return Checkout.objects.filter(gateway_ref=obj.get("id")).first()
-    intent = (
-        obj.get("id") if obj.get("object") == "payment_intent" else _ref(obj.get("payment_intent"))
-    )
-    if intent:
-        checkout = Checkout.objects.filter(payment_intent_ref=intent).first()
+    if ref.session_ref:
+        return Checkout.objects.filter(gateway_ref=ref.session_ref).first()
+    if ref.payment_intent_ref:
+        checkout = Checkout.objects.filter(payment_intent_ref=ref.payment_intent_ref).first()
         if checkout:
             return checkout
-    charge = obj.get("id") if obj.get("object") == "charge" else _ref(obj.get("charge"))
-    if charge:
-        return Checkout.objects.filter(charge_ref=charge).first()
+    if ref.charge_ref:
+        return Checkout.objects.filter(charge_ref=ref.charge_ref).first()
     return None
 
 
-def on_session_completed(obj: dict) -> None:
-    checkout = _checkout_for(obj)
-    if checkout and obj.get("payment_status") == "paid":
+def on_payment_succeeded(event: PaymentSucceeded) -> None:
+    checkout = _checkout_for(event.checkout)
+    if checkout:
         checkout_mark_paid(
-            checkout_id=checkout.pk, payment_intent_ref=_ref(obj.get("payment_intent"))
+            checkout_id=checkout.pk,
+            payment_intent_ref=event.payment_intent_ref,
+            charge_ref=event.charge_ref,
         )
 
 
-def on_session_expired(obj: dict) -> None:
-    checkout = _checkout_for(obj)
+def on_session_expired(event: SessionExpired) -> None:
+    checkout = _checkout_for(event.checkout)
     if checkout:
         checkout_mark_failed(
             checkout_id=checkout.pk, status=Checkout.Status.EXPIRED, note="Payment page expired"
         )
 
 
-def on_intent_succeeded(obj: dict) -> None:
-    checkout = _checkout_for(obj)
-    if checkout:
-        checkout_mark_paid(
-            checkout_id=checkout.pk,
-            payment_intent_ref=obj["id"],
-            charge_ref=_ref(obj.get("latest_charge")),
-        )
-
-
-def on_intent_failed(obj: dict) -> None:
-    checkout = _checkout_for(obj)
+def on_payment_failed(event: PaymentFailed) -> None:
+    checkout = _checkout_for(event.checkout)
     if checkout:
         checkout_mark_failed(checkout_id=checkout.pk, note="Payment failed")
 
 
-def on_charge_refunded(obj: dict) -> None:
-    checkout = _checkout_for(obj)
+def on_refund_updated(event: RefundUpdated) -> None:
+    checkout = _checkout_for(event.checkout)
     if checkout is None:
         return
     if checkout.status == Checkout.Status.PENDING:
         checkout_mark_refunded_before_paid(checkout_id=checkout.pk)
         return
     matched = False
-    for data in (obj.get("refunds") or {}).get("data", []):
-        refund_id = str((data.get("metadata") or {}).get("refund") or "")
+    for line in event.refunds:
         refund = (
-            Refund.objects.filter(pk=int(refund_id), order__checkout=checkout).first()
-            if refund_id.isdigit()
+            Refund.objects.filter(pk=line.refund_id, order__checkout=checkout).first()
+            if line.refund_id is not None
             else None
         )
-        if refund and data.get("status") == "succeeded":
-            refund_confirm(refund_id=refund.pk, gateway_ref=data.get("id", ""))
+        if refund and line.succeeded:
+            refund_confirm(refund_id=refund.pk, gateway_ref=line.gateway_ref)
             matched = True
-    if not matched and obj.get("refunded"):
+    if not matched and event.refunded_in_full:
         # Refunded in full outside Threadly (e.g. the Stripe dashboard).
         orders_mark_refunded_at_provider(
             checkout_id=checkout.pk, note="Refunded at the payment provider"
         )
 
 
-def on_dispute_created(obj: dict) -> None:
-    checkout = _checkout_for(obj)
+def on_dispute_opened(event: DisputeOpened) -> None:
+    checkout = _checkout_for(event.checkout)
     if checkout is None:
         return
     for order in checkout.orders.filter(status__in=DISPUTABLE):
-        order_open_dispute(order_id=order.pk, note=f"Dispute {obj.get('id', '')}")
+        order_open_dispute(order_id=order.pk, note=f"Dispute {event.dispute_ref}")
 
 
-# Stripe's closed dispute statuses: an inquiry closed without a chargeback counts as won.
-DISPUTE_OUTCOMES = {
-    "won": DisputeOutcome.WON,
-    "warning_closed": DisputeOutcome.WON,
-    "prevented": DisputeOutcome.WON,
-    "lost": DisputeOutcome.LOST,
-}
-
-
-def on_dispute_closed(obj: dict) -> None:
-    checkout = _checkout_for(obj)
-    outcome = DISPUTE_OUTCOMES.get(obj.get("status", ""))
-    if checkout is None or outcome is None:
+def on_dispute_closed(event: DisputeClosed) -> None:
+    checkout = _checkout_for(event.checkout)
+    if checkout is None:
         return
+    outcome = DisputeOutcome(event.outcome)
     for order in checkout.orders.filter(status=Order.Status.DISPUTED):
         order_resolve_dispute(
-            order_id=order.pk, outcome=outcome, note=f"Dispute {obj.get('id', '')} {outcome}"
+            order_id=order.pk, outcome=outcome, note=f"Dispute {event.dispute_ref} {outcome}"
         )
 
 
-def on_account_updated(obj: dict) -> None:
-    seller_account_sync(status=account_status_from_payload(obj))
+def on_seller_account_updated(event: SellerAccountUpdated) -> None:
+    seller_account_sync(status=event.status)
 
 
-HANDLERS: dict[str, Callable[[dict], None]] = {
-    "checkout.session.completed": on_session_completed,
-    "checkout.session.async_payment_succeeded": on_session_completed,
-    "checkout.session.expired": on_session_expired,
-    "checkout.session.async_payment_failed": on_session_expired,
-    "payment_intent.succeeded": on_intent_succeeded,
-    "payment_intent.payment_failed": on_intent_failed,
-    "charge.refunded": on_charge_refunded,
-    "charge.dispute.created": on_dispute_created,
-    "charge.dispute.closed": on_dispute_closed,
-    "account.updated": on_account_updated,
+# Event classes not listed here (Ignored) are stored and otherwise left alone.
+HANDLERS: dict[type[GatewayEvent], Callable[[Any], None]] = {
+    PaymentSucceeded: on_payment_succeeded,
+    PaymentFailed: on_payment_failed,
+    SessionExpired: on_session_expired,
+    RefundUpdated: on_refund_updated,
+    DisputeOpened: on_dispute_opened,
+    DisputeClosed: on_dispute_closed,
+    SellerAccountUpdated: on_seller_account_updated,
 }
 
 
 @transaction.atomic
-def payment_event_apply(*, event: dict) -> bool:
-    """Apply a verified event once. Returns False for a replay (already applied)."""
-    try:
-        with transaction.atomic():
-            PaymentEvent.objects.create(event_id=event["id"], event_type=event.get("type", ""))
-    except IntegrityError:
+def payment_event_apply(*, event: GatewayEvent) -> bool:
+    """Apply a verified event once. Returns False for a replay (already applied).
+
+    The event id is stored in the same transaction as the handler's writes, so a handler error
+    rolls both back and the gateway's retry applies the event again.
+    """
+    if not record_once(PaymentEvent, event_id=event.event_id, event_type=event.event_type):
         return False
-    handler = HANDLERS.get(event.get("type", ""))
+    handler = HANDLERS.get(type(event))
     if handler is not None:
-        handler(event["data"]["object"])
+        handler(event)
     return True

@@ -1,14 +1,7 @@
 import pytest
 
-from orders.payments.local import LocalGateway
 from orders.tests.factories import AddressFactory, ListingFactory, UserFactory
-
-
-@pytest.fixture(autouse=True)
-def _clean_local_gateway():
-    LocalGateway.log.clear()
-    yield
-    LocalGateway.log.clear()
+from orders.tests.gateway_support import gateway_log  # noqa: F401 (a fixture)
 
 
 @pytest.fixture

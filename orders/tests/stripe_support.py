@@ -9,6 +9,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl
 
 WEBHOOK_SECRET = "whsec_test_threadly"
+# Nothing listens there (port 9, "discard"): a Stripe API call that should not happen fails.
+CLOSED_PORT_URL = "http://127.0.0.1:9"
 # A valid checkout address form submission.
 ADDRESS = {
     "address_mode": "new",
@@ -42,11 +44,26 @@ def event(event_id: str, event_type: str, obj: dict) -> str:
 
 
 def post_event(client, payload: str, **headers):
+    """Deliver a Stripe event to the payments webhook, which the Stripe gateway parses.
+
+    The Stripe gateway is the one chosen by STRIPE_SECRET_KEY (the local gateway refuses every
+    webhook). Tests that did not switch Stripe on get a key for the delivery only, with the API
+    pointed at a closed local port: checkouts made with the local gateway keep using it for
+    refunds and payouts, and a call that wrongly went to Stripe fails instead of leaving the
+    machine.
+    """
+    from django.conf import settings
+    from django.test import override_settings
     from django.urls import reverse
 
-    return client.post(
-        reverse("orders:payments_webhook"), payload, content_type="application/json", **headers
+    stripe_on = override_settings(
+        STRIPE_SECRET_KEY=settings.STRIPE_SECRET_KEY or "sk_test_webhook_only",
+        STRIPE_API_BASE=settings.STRIPE_API_BASE or CLOSED_PORT_URL,
     )
+    with stripe_on:
+        return client.post(
+            reverse("orders:payments_webhook"), payload, content_type="application/json", **headers
+        )
 
 
 def _nest(pairs: list[tuple[str, str]]) -> dict:

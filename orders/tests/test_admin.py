@@ -17,11 +17,6 @@ pytestmark = pytest.mark.django_db
 S = Order.Status
 
 
-@pytest.fixture(autouse=True)
-def _clear_gateway_log():
-    LocalGateway.log.clear()
-
-
 @pytest.fixture
 def staff(db):
     return UserFactory(is_staff=True, is_superuser=True)
@@ -46,11 +41,11 @@ def run_action(client, action, orders):
     return messages_of(response)
 
 
-def refunds_sent() -> list[dict]:
-    return [e for e in LocalGateway.log if e["op"] == "refund"]
+def refunds_sent(gateway_log: list[dict]) -> list[dict]:
+    return [e for e in gateway_log if e["op"] == "refund"]
 
 
-def test_admin_refund_action_refunds_and_reports_per_order(staff_client, staff):
+def test_admin_refund_action_refunds_and_reports_per_order(staff_client, staff, gateway_log):
     """The refund action refunds a paid order through the gateway (audited, staff as actor)
     and reports the domain error for an order that can't be refunded, changing nothing."""
     order = paid_order()
@@ -64,7 +59,7 @@ def test_admin_refund_action_refunds_and_reports_per_order(staff_client, staff):
         "error",
         f"Order #{pending.pk}: Order #{pending.pk} is waiting for payment; it can't be refunded.",
     ) in messages
-    assert len(refunds_sent()) == 1
+    assert len(refunds_sent(gateway_log)) == 1
     assert order.events.last().role == "admin"
     for action in ("order.refund_requested", "order.refunded"):
         assert AuditLog.objects.filter(action=action, target_id=str(order.pk), actor=staff).exists()

@@ -9,6 +9,7 @@ from django.db import connection, connections
 from marketplace.models import Listing
 from orders.exceptions import ListingUnavailable
 from orders.models import Checkout, Order, OrderEvent, Reservation
+from orders.payments.events import CheckoutRef, PaymentSucceeded
 from orders.services.cart import cart_add_item
 from orders.services.checkout import (
     checkout_reserve,
@@ -91,17 +92,12 @@ def test_webhook_and_buyer_return_race_one_paid_order(rounds):
     checkout = checkout_reserve(buyer=buyer, address=AddressFactory(user=buyer))
     checkout_start_payment(checkout=checkout, success_url="http://t/ok", cancel_url="http://t/no")
     checkout.refresh_from_db()
-    event = {
-        "id": f"evt_race_{rounds}",
-        "type": "payment_intent.succeeded",
-        "data": {
-            "object": {
-                "id": "pi_race",
-                "object": "payment_intent",
-                "metadata": {"checkout": str(checkout.public_id)},
-            }
-        },
-    }
+    event = PaymentSucceeded(
+        event_id=f"evt_race_{rounds}",
+        event_type="payment_intent.succeeded",
+        checkout=CheckoutRef(public_id=checkout.public_id, payment_intent_ref="pi_race"),
+        payment_intent_ref="pi_race",
+    )
     results = run_together(
         [
             lambda: payment_event_apply(event=event),

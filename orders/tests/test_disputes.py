@@ -21,7 +21,6 @@ S = Order.Status
 @pytest.fixture(autouse=True)
 def _settings(settings):
     settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
-    LocalGateway.log.clear()
 
 
 def deliver(client, event_id, event_type, order, **fields):
@@ -62,8 +61,8 @@ def delivered_unpaid_order(monkeypatch) -> Order:
     return order
 
 
-def transfers() -> list[dict]:
-    return [e for e in LocalGateway.log if e["op"] == "transfer"]
+def transfers(gateway_log: list[dict]) -> list[dict]:
+    return [e for e in gateway_log if e["op"] == "transfer"]
 
 
 def test_dispute_won_restores_previous_state(client):
@@ -78,7 +77,7 @@ def test_dispute_won_restores_previous_state(client):
 
 
 def test_dispute_won_on_delivered_order_completes_after_commit(
-    client, monkeypatch, django_capture_on_commit_callbacks
+    client, monkeypatch, django_capture_on_commit_callbacks, gateway_log
 ):
     """A won dispute on a delivered order pays the seller once, after the webhook commits."""
     order = delivered_unpaid_order(monkeypatch)
@@ -86,15 +85,17 @@ def test_dispute_won_on_delivered_order_completes_after_commit(
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         deliver(client, "evt_2", "charge.dispute.closed", order, status="won")
         assert order.status == S.DELIVERED
-        assert transfers() == []
+        assert transfers(gateway_log) == []
     assert callbacks
     order.refresh_from_db()
     assert order.status == S.COMPLETED
-    assert len(transfers()) == 1
+    assert len(transfers(gateway_log)) == 1
     assert order.payout.amount == order.seller_amount
 
 
-def test_dispute_lost_ends_refunded_without_payout(client, django_capture_on_commit_callbacks):
+def test_dispute_lost_ends_refunded_without_payout(
+    client, django_capture_on_commit_callbacks, gateway_log
+):
     """A lost dispute refunds the order (recorded, no refund call) and nothing is paid out;
     the replayed event changes nothing."""
     order = paid_order()
@@ -111,7 +112,7 @@ def test_dispute_lost_ends_refunded_without_payout(client, django_capture_on_com
         order.total,
         "Dispute dp_1 lost",
     )
-    assert not [e for e in LocalGateway.log if e["op"] in ("refund", "transfer")]
+    assert not [e for e in gateway_log if e["op"] in ("refund", "transfer")]
     Order.objects.filter(pk=order.pk).update(shipped_at=timezone.now() - timedelta(days=60))
     t.orders_auto_complete()
     assert not Payout.objects.exists()
@@ -125,7 +126,7 @@ def test_dispute_closed_with_open_status_is_ignored(client):
     assert order.status == S.DISPUTED
 
 
-def test_auto_complete_never_completes_disputed_delivered_order(monkeypatch):
+def test_auto_complete_never_completes_disputed_delivered_order(monkeypatch, gateway_log):
     """A delivered order whose payout is being retried is not completed once disputed."""
     order = delivered_unpaid_order(monkeypatch)
     t.order_open_dispute(order_id=order.pk)
@@ -133,7 +134,7 @@ def test_auto_complete_never_completes_disputed_delivered_order(monkeypatch):
     assert t.orders_auto_complete() == 0
     order.refresh_from_db()
     assert order.status == S.DISPUTED
-    assert transfers() == []
+    assert transfers(gateway_log) == []
     assert not Payout.objects.exists()
 
 
@@ -190,7 +191,9 @@ def test_admin_actions_resolve_disputes(client):
     assert [m.level_tag for m in get_messages(response.wsgi_request)] == ["success", "success"]
 
 
-def test_dispute_after_completion_lost_reverses_payout(client, django_capture_on_commit_callbacks):
+def test_dispute_after_completion_lost_reverses_payout(
+    client, django_capture_on_commit_callbacks, gateway_log
+):
     """A chargeback on a completed order: while open nothing moves; lost, the seller's
     transfer is reversed after commit, once, with the order's reversal key."""
     order = paid_order()
@@ -200,9 +203,9 @@ def test_dispute_after_completion_lost_reverses_payout(client, django_capture_on
     assert order.status == S.DISPUTED
     with django_capture_on_commit_callbacks(execute=True):
         deliver(client, "evt_2", "charge.dispute.closed", order, status="lost")
-        assert not [e for e in LocalGateway.log if e["op"] == "reversal"]
+        assert not [e for e in gateway_log if e["op"] == "reversal"]
     assert order.status == S.REFUNDED
-    reversals = [e for e in LocalGateway.log if e["op"] == "reversal"]
+    reversals = [e for e in gateway_log if e["op"] == "reversal"]
     assert [e["key"] for e in reversals] == [f"order-{order.pk}-transfer-reversal"]
     payout = Payout.objects.get(order=order)
     assert (payout.status, payout.reversal_ref) == (
@@ -212,10 +215,10 @@ def test_dispute_after_completion_lost_reverses_payout(client, django_capture_on
     from django.core.management import call_command
 
     call_command("retry_refunds")
-    assert len([e for e in LocalGateway.log if e["op"] == "reversal"]) == 1
+    assert len([e for e in gateway_log if e["op"] == "reversal"]) == 1
 
 
-def test_dispute_after_completion_won_returns_to_completed(client):
+def test_dispute_after_completion_won_returns_to_completed(client, gateway_log):
     """A won chargeback on a completed order puts it back to completed; no second transfer."""
     order = paid_order()
     ship(order)
@@ -223,7 +226,7 @@ def test_dispute_after_completion_won_returns_to_completed(client):
     deliver(client, "evt_1", "charge.dispute.created", order)
     deliver(client, "evt_2", "charge.dispute.closed", order, status="won")
     assert order.status == S.COMPLETED
-    assert len(transfers()) == 1
+    assert len(transfers(gateway_log)) == 1
 
 
 def test_failed_reversal_is_retried_by_command(client, monkeypatch):
@@ -248,7 +251,7 @@ def test_failed_reversal_is_retried_by_command(client, monkeypatch):
     assert Payout.objects.get(order=order).status == Payout.Status.REVERSED
 
 
-def test_payout_recorded_when_dispute_lands_during_transfer(monkeypatch):
+def test_payout_recorded_when_dispute_lands_during_transfer(monkeypatch, gateway_log):
     """A dispute opened while the seller's transfer is in flight: the transfer is recorded,
     the order stays disputed, and a later completion attempt never transfers again."""
     order = delivered_unpaid_order(monkeypatch)
@@ -272,4 +275,4 @@ def test_payout_recorded_when_dispute_lands_during_transfer(monkeypatch):
     t.order_complete(order_id=order.pk)
     order.refresh_from_db()
     assert order.status == S.COMPLETED
-    assert len(transfers()) == 1
+    assert len(transfers(gateway_log)) == 1

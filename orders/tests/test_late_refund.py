@@ -19,7 +19,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def _settings(settings):
     settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
-    LocalGateway.log.clear()
 
 
 @pytest.fixture
@@ -50,18 +49,18 @@ def deliver(client, payload: str) -> None:
     assert post_event(client, payload, HTTP_STRIPE_SIGNATURE=sign(payload)).status_code == 200
 
 
-def refunds_sent() -> list[dict]:
-    return [e for e in LocalGateway.log if e["op"] == "refund"]
+def refunds_sent(gateway_log: list[dict]) -> list[dict]:
+    return [e for e in gateway_log if e["op"] == "refund"]
 
 
 def test_late_payment_refunded_after_commit_not_inside_webhook(
-    client, late_checkout, django_capture_on_commit_callbacks
+    client, late_checkout, django_capture_on_commit_callbacks, gateway_log
 ):
     """Inside the webhook's transaction only a pending Refund is recorded; the gateway is
     called after commit with the refund's idempotency key, and the refund is confirmed."""
     with django_capture_on_commit_callbacks(execute=True):
         deliver(client, success(late_checkout, "evt_late"))
-        assert refunds_sent() == []
+        assert refunds_sent(gateway_log) == []
         refund = Refund.objects.get(order__checkout=late_checkout)
         assert refund.status == Refund.Status.PENDING
     order = late_checkout.orders.get()
@@ -69,11 +68,11 @@ def test_late_payment_refunded_after_commit_not_inside_webhook(
     refund.refresh_from_db()
     assert refund.status == Refund.Status.SUCCEEDED
     assert refund.amount == order.total
-    assert [e["key"] for e in refunds_sent()] == [f"order-{order.pk}-refund-{refund.pk}"]
+    assert [e["key"] for e in refunds_sent(gateway_log)] == [f"order-{order.pk}-refund-{refund.pk}"]
 
 
 def test_late_payment_redelivered_or_doubled_refunds_once(
-    client, late_checkout, django_capture_on_commit_callbacks
+    client, late_checkout, django_capture_on_commit_callbacks, gateway_log
 ):
     """The replayed event and a second success event for the same payment refund nothing more."""
     with django_capture_on_commit_callbacks(execute=True):
@@ -92,12 +91,12 @@ def test_late_payment_redelivered_or_doubled_refunds_once(
             },
         )
         deliver(client, completed)
-    assert len(refunds_sent()) == 1
+    assert len(refunds_sent(gateway_log)) == 1
     assert Refund.objects.filter(order__checkout=late_checkout).count() == 1
 
 
 def test_failed_late_refund_stays_pending_and_retry_sends_it_once(
-    client, late_checkout, monkeypatch, django_capture_on_commit_callbacks
+    client, late_checkout, monkeypatch, django_capture_on_commit_callbacks, gateway_log
 ):
     """If the provider is down after commit the refund stays owed; the retry command sends it
     with the same key, and running it again sends nothing."""
@@ -117,11 +116,13 @@ def test_failed_late_refund_stays_pending_and_retry_sends_it_once(
         call_command("retry_refunds")
     refund.refresh_from_db()
     assert refund.status == Refund.Status.SUCCEEDED
-    assert [e["key"] for e in refunds_sent()] == [f"order-{refund.order_id}-refund-{refund.pk}"]
+    assert [e["key"] for e in refunds_sent(gateway_log)] == [
+        f"order-{refund.order_id}-refund-{refund.pk}"
+    ]
 
 
 def test_retry_leaves_refunds_older_than_the_idempotency_window_alone(
-    client, late_checkout, monkeypatch, django_capture_on_commit_callbacks
+    client, late_checkout, monkeypatch, django_capture_on_commit_callbacks, gateway_log
 ):
     """A refund unsent for more than 23 hours is not retried blindly (its key may have expired
     at the provider); it stays pending for staff to check."""
@@ -137,5 +138,5 @@ def test_retry_leaves_refunds_older_than_the_idempotency_window_alone(
         with django_capture_on_commit_callbacks(execute=True):
             deliver(client, success(late_checkout, "evt_late"))
     assert refunds_retry(now=timezone.now() + timedelta(hours=24)) == (0, 0)
-    assert refunds_sent() == []
+    assert refunds_sent(gateway_log) == []
     assert Refund.objects.get(order__checkout=late_checkout).status == Refund.Status.PENDING

@@ -10,6 +10,7 @@ from orders.services.cart import cart_add_item
 from orders.services.checkout import checkout_mark_paid, checkout_reserve
 from orders.services.transitions import order_complete, order_confirm_delivery, order_mark_shipped
 from orders.tests.factories import AddressFactory, ListingFactory, UserFactory
+from orders.tests.gateway_support import local_gateway_calls
 
 cents = st.integers(min_value=50, max_value=10_000_000).map(lambda c: Decimal(c) / 100)
 shipping = st.integers(min_value=0, max_value=100_000).map(lambda c: Decimal(c) / 100)
@@ -48,31 +49,31 @@ def test_platform_fee_half_up_to_cent(items, fee):
 )
 def test_fees_plus_seller_shares_equal_buyer_paid(carts):
     """For any cart, platform fees + what sellers receive == what the buyer paid, to the cent."""
-    from orders.payments.local import LocalGateway
-
-    LocalGateway.log.clear()
-    buyer = UserFactory()
-    for seller_lines in carts:
-        seller = UserFactory(is_seller=True)
-        for price, ship, qty in seller_lines:
-            listing = ListingFactory(seller=seller, price=price, shipping_price=ship, quantity=qty)
-            cart_add_item(user=buyer, session={}, listing_id=listing.pk, quantity=qty)
-    checkout = checkout_reserve(buyer=buyer, address=AddressFactory(user=buyer))
-    checkout_mark_paid(checkout_id=checkout.pk)
-    orders = list(checkout.orders.all())
-    assert len(orders) == len(carts)
-    expected_total = sum(
-        (price * qty + ship for lines in carts for price, ship, qty in lines), Decimal(0)
-    )
-    assert checkout.total == expected_total
-    for order in orders:
-        order_mark_shipped(
-            order_id=order.pk, actor=order.seller, carrier="DHL", tracking_number="1"
+    with local_gateway_calls() as gateway_log:
+        buyer = UserFactory()
+        for seller_lines in carts:
+            seller = UserFactory(is_seller=True)
+            for price, ship, qty in seller_lines:
+                listing = ListingFactory(
+                    seller=seller, price=price, shipping_price=ship, quantity=qty
+                )
+                cart_add_item(user=buyer, session={}, listing_id=listing.pk, quantity=qty)
+        checkout = checkout_reserve(buyer=buyer, address=AddressFactory(user=buyer))
+        checkout_mark_paid(checkout_id=checkout.pk)
+        orders = list(checkout.orders.all())
+        assert len(orders) == len(carts)
+        expected_total = sum(
+            (price * qty + ship for lines in carts for price, ship, qty in lines), Decimal(0)
         )
-        order_confirm_delivery(order_id=order.pk, actor=buyer)
-    with pytest.raises(IllegalTransition):
-        order_complete(order_id=orders[0].pk)
-    transfers = [e["amount"] for e in LocalGateway.log if e["op"] == "transfer"]
+        assert checkout.total == expected_total
+        for order in orders:
+            order_mark_shipped(
+                order_id=order.pk, actor=order.seller, carrier="DHL", tracking_number="1"
+            )
+            order_confirm_delivery(order_id=order.pk, actor=buyer)
+        with pytest.raises(IllegalTransition):
+            order_complete(order_id=orders[0].pk)
+    transfers = [e["amount"] for e in gateway_log if e["op"] == "transfer"]
     fees = sum((o.platform_fee for o in orders), Decimal(0))
     assert len(transfers) == len(orders)
     assert to_minor_units(fees) + sum(to_minor_units(t) for t in transfers) == to_minor_units(

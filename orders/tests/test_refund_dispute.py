@@ -7,7 +7,6 @@ from django.urls import reverse
 from core.models import AuditLog
 from orders.exceptions import IllegalTransition
 from orders.models import Checkout, Order, Refund
-from orders.payments.local import LocalGateway
 from orders.services.disputes import DisputeOutcome, order_resolve_dispute
 from orders.services.refunds import order_refund
 from orders.services.transitions import order_open_dispute
@@ -21,11 +20,10 @@ S = Order.Status
 @pytest.fixture(autouse=True)
 def _settings(settings):
     settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
-    LocalGateway.log.clear()
 
 
-def refunds_sent() -> list[dict]:
-    return [e for e in LocalGateway.log if e["op"] == "refund"]
+def refunds_sent(gateway_log: list[dict]) -> list[dict]:
+    return [e for e in gateway_log if e["op"] == "refund"]
 
 
 def deliver(client, event_id: str, event_type: str, obj: dict) -> None:
@@ -52,7 +50,7 @@ def queued_refund(order: Order, gateway_ref: str = "") -> Refund:
 
 
 def test_lost_dispute_supersedes_queued_refund_so_retry_never_sends_it(
-    client, django_capture_on_commit_callbacks
+    client, django_capture_on_commit_callbacks, gateway_log
 ):
     """A refund queued for retry is never sent once the dispute is lost; it is superseded and
     audited, and the order keeps exactly one succeeded refund (the bank's)."""
@@ -66,13 +64,13 @@ def test_lost_dispute_supersedes_queued_refund_so_retry_never_sends_it(
     order.refresh_from_db()
     assert refund.status == Refund.Status.SUPERSEDED
     assert order.status == S.REFUNDED
-    assert refunds_sent() == []
+    assert refunds_sent(gateway_log) == []
     assert order.refunds.filter(status=Refund.Status.SUCCEEDED).count() == 1
     assert AuditLog.objects.filter(action="order.refund_superseded").count() == 1
 
 
 def test_queued_refund_is_held_while_the_dispute_is_open(
-    client, django_capture_on_commit_callbacks
+    client, django_capture_on_commit_callbacks, gateway_log
 ):
     """retry_refunds does not send a pending refund while the order's dispute is open, so a
     lost dispute afterwards is still applied (and pays the buyer only once)."""
@@ -82,17 +80,19 @@ def test_queued_refund_is_held_while_the_dispute_is_open(
     with django_capture_on_commit_callbacks(execute=True):
         call_command("retry_refunds")
     refund.refresh_from_db()
-    assert (refund.status, refunds_sent()) == (Refund.Status.PENDING, [])
+    assert (refund.status, refunds_sent(gateway_log)) == (Refund.Status.PENDING, [])
     order_resolve_dispute(order_id=order.pk, outcome=DisputeOutcome.LOST)
     with django_capture_on_commit_callbacks(execute=True):
         call_command("retry_refunds")
     refund.refresh_from_db()
     order.refresh_from_db()
     assert (order.status, refund.status) == (S.REFUNDED, Refund.Status.SUPERSEDED)
-    assert refunds_sent() == []
+    assert refunds_sent(gateway_log) == []
 
 
-def test_queued_refund_is_sent_after_a_won_dispute(client, django_capture_on_commit_callbacks):
+def test_queued_refund_is_sent_after_a_won_dispute(
+    client, django_capture_on_commit_callbacks, gateway_log
+):
     """A held refund goes out once the dispute is won (the buyer still has their money owed)."""
     order = paid_order()
     refund = queued_refund(order)
@@ -103,7 +103,7 @@ def test_queued_refund_is_sent_after_a_won_dispute(client, django_capture_on_com
     refund.refresh_from_db()
     order.refresh_from_db()
     assert (order.status, refund.status) == (S.REFUNDED, Refund.Status.SUCCEEDED)
-    assert len(refunds_sent()) == 1
+    assert len(refunds_sent(gateway_log)) == 1
 
 
 def test_provider_confirmation_of_superseded_refund_is_ignored(client):
@@ -138,14 +138,14 @@ def test_provider_confirmation_of_superseded_refund_is_ignored(client):
     assert AuditLog.objects.filter(action="order.refund_confirmation_ignored").exists()
 
 
-def test_refund_cannot_start_while_a_dispute_is_open():
+def test_refund_cannot_start_while_a_dispute_is_open(gateway_log):
     """Seller or staff can't start a refund on a disputed order; nothing is recorded or sent."""
     order = paid_order()
     order_open_dispute(order_id=order.pk)
     with pytest.raises(IllegalTransition, match="open dispute"):
         order_refund(order_id=order.pk, actor=order.seller, reason="Changed my mind")
     assert not order.refunds.exists()
-    assert refunds_sent() == []
+    assert refunds_sent(gateway_log) == []
 
 
 def test_order_page_offers_no_refund_while_disputed(client):
@@ -159,7 +159,7 @@ def test_order_page_offers_no_refund_while_disputed(client):
     assert "Refund buyer" not in response.text
 
 
-def test_refund_confirmed_then_dispute_lost_keeps_one_refund(client):
+def test_refund_confirmed_then_dispute_lost_keeps_one_refund(client, gateway_log):
     """Refund first, dispute lost later: the order stays refunded with one Refund record."""
     order = paid_order()
     refund = order_refund(order_id=order.pk, actor=order.seller, reason="Damaged")
@@ -169,5 +169,5 @@ def test_refund_confirmed_then_dispute_lost_keeps_one_refund(client):
     order.refresh_from_db()
     assert order.status == S.REFUNDED
     assert list(order.refunds.values_list("pk", flat=True)) == [refund.pk]
-    assert len(refunds_sent()) == 1
+    assert len(refunds_sent(gateway_log)) == 1
     assert not order.events.filter(to_status=S.DISPUTED).exists()

@@ -1,11 +1,15 @@
 """POST /api/webhooks/payments with payloads signed using Stripe's real scheme."""
 
+import json
+import logging
 import time
 
 import pytest
+from django.urls import reverse
 
 from marketplace.models import Listing
 from orders.models import Order, PaymentEvent, SellerPaymentAccount
+from orders.payments.events import PaymentSucceeded
 from orders.services import webhooks
 from orders.tests.factories import ListingFactory, UserFactory
 from orders.tests.helpers import start_checkout
@@ -207,27 +211,25 @@ def test_unknown_event_type_acknowledged(client):
 
 def test_handler_failure_answers_500_and_rolls_back(client, checkout, monkeypatch):
     """A crash inside a handler answers 500 with everything rolled back; the retry works."""
-    real = webhooks.HANDLERS["payment_intent.succeeded"]
+    real = webhooks.HANDLERS[PaymentSucceeded]
 
-    def crash_after_writing(obj):
-        real(obj)
+    def crash_after_writing(event):
+        real(event)
         raise RuntimeError("boom")
 
-    monkeypatch.setitem(webhooks.HANDLERS, "payment_intent.succeeded", crash_after_writing)
+    monkeypatch.setitem(webhooks.HANDLERS, PaymentSucceeded, crash_after_writing)
     payload = succeeded(checkout)
     response = post_event(client, payload, HTTP_STRIPE_SIGNATURE=sign(payload))
     assert response.status_code == 500
     assert not PaymentEvent.objects.exists()
     assert statuses(checkout) == ["pending_payment", "pending_payment"]
-    monkeypatch.setitem(webhooks.HANDLERS, "payment_intent.succeeded", real)
+    monkeypatch.setitem(webhooks.HANDLERS, PaymentSucceeded, real)
     assert post_event(client, payload, HTTP_STRIPE_SIGNATURE=sign(payload)).status_code == 200
     assert statuses(checkout) == ["paid", "paid"]
 
 
 def test_webhook_get_not_allowed(client):
     """Only POST is accepted."""
-    from django.urls import reverse
-
     assert client.get(reverse("orders:payments_webhook")).status_code == 405
 
 
@@ -270,11 +272,10 @@ def test_pending_refund_confirmed_by_charge_refunded(client, checkout, monkeypat
 
 
 def test_dashboard_refund_after_completion_reverses_payout(
-    client, checkout, django_capture_on_commit_callbacks
+    client, checkout, django_capture_on_commit_callbacks, gateway_log
 ):
     """A full refund made at Stripe after an order completed takes the seller's share back."""
     from orders.models import Payout
-    from orders.payments.local import LocalGateway
     from orders.services import transitions
 
     payload = succeeded(checkout)
@@ -295,10 +296,68 @@ def test_dashboard_refund_after_completion_reverses_payout(
             "refunds": {"data": [{"id": "re_x", "status": "succeeded", "metadata": {}}]},
         },
     )
-    LocalGateway.log.clear()
+    gateway_log.clear()
     with django_capture_on_commit_callbacks(execute=True):
         assert post_event(client, refund, HTTP_STRIPE_SIGNATURE=sign(refund)).status_code == 200
-        assert LocalGateway.log == []
+        assert gateway_log == []
     assert statuses(checkout) == ["refunded", "refunded"]
     assert Payout.objects.get(order=order).status == Payout.Status.REVERSED
-    assert [e["op"] for e in LocalGateway.log] == ["reversal"]
+    assert [e["op"] for e in gateway_log] == ["reversal"]
+
+
+def _checkout_id_not_a_uuid(checkout) -> str:
+    payload = json.loads(succeeded(checkout))
+    payload["data"]["object"]["metadata"]["checkout"] = "not-a-uuid"
+    return json.dumps(payload)
+
+
+def _without(key: str):
+    def body(checkout) -> str:
+        payload = json.loads(succeeded(checkout))
+        del payload[key]
+        return json.dumps(payload)
+
+    return body
+
+
+MALFORMED = {
+    "a_list": lambda checkout: "[1, 2, 3]",
+    "null": lambda checkout: "null",
+    "a_string": lambda checkout: '"str"',
+    "no_id": _without("id"),
+    "no_data": _without("data"),
+    "checkout_not_a_uuid": _checkout_id_not_a_uuid,
+    "id_of_5000_characters": lambda checkout: succeeded(checkout, "evt_" + "x" * 4996),
+}
+
+
+@pytest.mark.parametrize("case", MALFORMED)
+def test_signed_malformed_event_answers_400_stores_nothing_and_is_logged(
+    client, checkout, caplog, case
+):
+    """A correctly signed event we cannot read gets 400 (not a 500 Stripe retries for days),
+    stores nothing, changes nothing and leaves a warning in the log."""
+    payload = MALFORMED[case](checkout)
+    with caplog.at_level(logging.WARNING, logger="orders.webhooks"):
+        response = post_event(client, payload, HTTP_STRIPE_SIGNATURE=sign(payload))
+    assert response.status_code == 400
+    assert response.json() == {"error": "malformed event"}
+    assert not PaymentEvent.objects.exists()
+    assert statuses(checkout) == ["pending_payment", "pending_payment"]
+    assert any("malformed" in r.getMessage() for r in caplog.records if r.name == "orders.webhooks")
+
+
+def test_local_gateway_refuses_webhooks(client, checkout, settings):
+    """Without STRIPE_SECRET_KEY the local gateway answers every delivery 400, even one signed
+    with the webhook secret: it confirms payments through its test page, not webhooks."""
+    settings.STRIPE_SECRET_KEY = ""
+    payload = succeeded(checkout)
+    response = client.post(
+        reverse("orders:payments_webhook"),
+        payload,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=sign(payload),
+    )
+    assert response.status_code == 400
+    assert not PaymentEvent.objects.exists()
+    assert statuses(checkout) == ["pending_payment", "pending_payment"]

@@ -84,7 +84,9 @@ def test_cannot_ship_unpaid_order(buyer):
         ship(order)
 
 
-def test_buyer_confirms_delivery_and_seller_is_paid_share(django_capture_on_commit_callbacks):
+def test_buyer_confirms_delivery_and_seller_is_paid_share(
+    django_capture_on_commit_callbacks, gateway_log
+):
     """Confirming receipt completes the order and transfers item+shipping minus 5%."""
     order = paid_order(price=Decimal("19.99"), shipping_price=Decimal("3.95"))
     ship(order)
@@ -94,7 +96,7 @@ def test_buyer_confirms_delivery_and_seller_is_paid_share(django_capture_on_comm
     assert order.status == S.COMPLETED
     assert order.platform_fee == Decimal("1.00")  # 0.9995 -> 1.00
     assert order.payout.amount == Decimal("22.94") == Decimal("19.99") + Decimal("3.95") - 1
-    transfers = [e for e in LocalGateway.log if e["op"] == "transfer"]
+    transfers = [e for e in gateway_log if e["op"] == "transfer"]
     assert [(e["amount"], e["key"]) for e in transfers] == [
         (Decimal("22.94"), f"order-{order.pk}-transfer")
     ]
@@ -165,7 +167,7 @@ def test_disputed_order_not_auto_completed(settings):
     assert not Payout.objects.exists()
 
 
-def test_buyer_cancels_paid_order_refund_and_restock():
+def test_buyer_cancels_paid_order_refund_and_restock(gateway_log):
     """Cancelling before shipping refunds through the gateway and puts the item back."""
     order = paid_order()
     refunds.order_cancel(order_id=order.pk, actor=order.buyer)
@@ -174,7 +176,7 @@ def test_buyer_cancels_paid_order_refund_and_restock():
     assert order.refunds.get().status == Refund.Status.SUCCEEDED
     listing = Listing.objects.get(pk=order.items.get().listing_id)
     assert (listing.status, listing.quantity) == (Listing.Status.ACTIVE, 1)
-    assert [e["op"] for e in LocalGateway.log].count("refund") == 1
+    assert [e["op"] for e in gateway_log].count("refund") == 1
 
 
 def test_buyer_cancels_pending_order_releases_checkout(buyer):
@@ -205,19 +207,19 @@ def test_stranger_cannot_cancel():
         refunds.order_cancel(order_id=order.pk, actor=UserFactory())
 
 
-def test_seller_refunds_shipped_order_no_reversal():
+def test_seller_refunds_shipped_order_no_reversal(gateway_log):
     """A refund before completion refunds the buyer; no transfer to reverse."""
     order = paid_order()
     ship(order)
     refunds.order_refund(order_id=order.pk, actor=order.seller, reason="Lost in post")
     order.refresh_from_db()
     assert order.status == S.REFUNDED
-    ops = [e["op"] for e in LocalGateway.log]
+    ops = [e["op"] for e in gateway_log]
     assert "refund" in ops
     assert "reversal" not in ops
 
 
-def test_admin_refunds_completed_order_reverses_transfer():
+def test_admin_refunds_completed_order_reverses_transfer(gateway_log):
     """A refund after completion reverses the seller's transfer first."""
     order = paid_order()
     ship(order)
@@ -226,7 +228,7 @@ def test_admin_refunds_completed_order_reverses_transfer():
     order.refresh_from_db()
     assert order.status == S.REFUNDED
     assert order.payout.status == Payout.Status.REVERSED
-    reversal = [e for e in LocalGateway.log if e["op"] == "reversal"]
+    reversal = [e for e in gateway_log if e["op"] == "reversal"]
     assert reversal[0]["amount"] == order.seller_amount
 
 

@@ -4,7 +4,6 @@ import pytest
 from django.urls import reverse
 
 from orders.models import Address, Order, Payout
-from orders.payments.local import LocalGateway
 from orders.tests.factories import ListingFactory, UserFactory
 from orders.tests.helpers import paid_order, start_checkout
 from orders.tests.stripe_support import ADDRESS
@@ -12,7 +11,9 @@ from orders.tests.stripe_support import ADDRESS
 pytestmark = pytest.mark.django_db
 
 
-def test_done_means_two_sellers_full_flow_local_gateway(client, django_capture_on_commit_callbacks):
+def test_done_means_two_sellers_full_flow_local_gateway(
+    client, django_capture_on_commit_callbacks, gateway_log
+):
     """Cart from two sellers -> checkout -> approve test payment -> two orders -> ship ->
     confirm -> each seller paid their share minus 5%, only after confirmation."""
     buyer = UserFactory()
@@ -47,7 +48,7 @@ def test_done_means_two_sellers_full_flow_local_gateway(client, django_capture_o
         order.refresh_from_db()
         assert order.status == "completed"
         assert order.payout.amount == order.items_total + order.shipping_total - order.platform_fee
-    amounts = sorted(e["amount"] for e in LocalGateway.log if e["op"] == "transfer")
+    amounts = sorted(e["amount"] for e in gateway_log if e["op"] == "transfer")
     assert amounts == [Decimal("13.87"), Decimal("43.00")]  # 12.50+2-0.63 (0.625 half-up), 40+5-2
 
 

@@ -1,22 +1,25 @@
-import time
+from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 from tqdm import tqdm
 
 from core.audit import audit_log
 
+if TYPE_CHECKING:
+    from orders.payments.events import GatewayEvent
 
-def undelivered_events(*, days: int) -> list[dict]:
-    """Stripe events of the last `days` days whose webhook delivery failed, oldest first."""
+
+def undelivered_events(*, days: int) -> "list[GatewayEvent]":
+    """The gateway's events of the last `days` days whose webhook delivery failed, oldest
+    first, as our own events (orders.payments.events)."""
     from orders.exceptions import IntegrationError
     from orders.payments import get_gateway
 
-    gateway = get_gateway()
-    if not hasattr(gateway, "undelivered_events"):
-        raise CommandError("The payment gateway in use keeps no undelivered events to replay.")
     try:
-        return gateway.undelivered_events(since=int(time.time()) - days * 86400)
+        return list(get_gateway().undelivered_events(since=timezone.now() - timedelta(days=days)))
     except IntegrationError as exc:
         raise CommandError(f"Stripe refused the events list: {exc.context}") from exc
 
@@ -40,7 +43,7 @@ class Command(BaseCommand):
         events = undelivered_events(days=days)
         if dry_run:
             for event in events:
-                self.stdout.write(f"would apply {event['id']} {event.get('type', '')}")
+                self.stdout.write(f"would apply {event.event_id} {event.event_type}")
             self.stdout.write(f"Dry run: {len(events)} undelivered events.")
             return
         applied = replayed = failed = 0
@@ -52,7 +55,7 @@ class Command(BaseCommand):
                     replayed += 1
             except Exception as exc:
                 failed += 1
-                self.stderr.write(f"FAILED {event['id']} ({event.get('type')}): {exc}")
+                self.stderr.write(f"FAILED {event.event_id} ({event.event_type}): {exc}")
         audit_log(
             action="payments.replayed",
             days=days,

@@ -1,18 +1,22 @@
-"""Stripe Connect gateway (used when STRIPE_SECRET_KEY is set): the only module importing stripe.
+"""Stripe Connect gateway (used when STRIPE_SECRET_KEY is set).
 
 Money flow ("separate charges and transfers", docs/payments.md): the buyer pays the platform
 once per checkout through Stripe Checkout with a transfer_group; each seller's share is
 transferred to their connected account when their order completes. Every POST carries an
 Idempotency-Key derived from the checkout/order and the operation. SDK errors become one
-IntegrationError. STRIPE_API_BASE points the SDK at a local emulator (tests).
+IntegrationError. STRIPE_API_BASE points the SDK at a local emulator (tests). Webhooks are
+verified and turned into our events in orders/payments/stripe/webhooks.py.
 """
 
+import logging
 import time
+from collections.abc import Mapping
+from datetime import datetime
 from decimal import Decimal
 
 import stripe
 
-from orders.exceptions import IntegrationError
+from orders.exceptions import IntegrationError, MalformedWebhook
 from orders.money import to_minor_units
 from orders.payments.base import (
     PaymentRequest,
@@ -22,30 +26,20 @@ from orders.payments.base import (
     SellerAccountStatus,
     TransferResult,
 )
+from orders.payments.events import GatewayEvent
+from orders.payments.stripe.webhooks import event_from_payload, parse_webhook, seller_account_status
 
-
-class WebhookSignatureError(Exception):
-    """The payload is unsigned, forged or too old."""
-
-
-def verify_webhook(payload: bytes, signature_header: str | None, secret: str) -> dict:
-    """Check the Stripe-Signature header on the raw body and return the event as a dict."""
-    if not secret or not signature_header:
-        raise WebhookSignatureError("missing signature or secret")
-    try:
-        event = stripe.Webhook.construct_event(payload, signature_header, secret)
-    except (stripe.SignatureVerificationError, ValueError) as exc:
-        raise WebhookSignatureError(str(exc)) from exc
-    return event.to_dict()
+logger = logging.getLogger(__name__)
 
 
 class StripeGateway:
     name = "stripe"
     requires_onboarding = True
 
-    def __init__(self, *, api_key: str, api_base: str | None = None) -> None:
+    def __init__(self, *, api_key: str, webhook_secret: str, api_base: str | None = None) -> None:
         addresses = {"api": api_base, "connect": api_base} if api_base else None
         self.client = stripe.StripeClient(api_key, base_addresses=addresses, max_network_retries=2)
+        self.webhook_secret = webhook_secret
 
     def _call(self, operation: str, fn, *args, **kwargs):
         try:
@@ -59,16 +53,31 @@ class StripeGateway:
                 }
             ) from exc
 
-    def undelivered_events(self, *, since: int) -> list[dict]:
-        """Events created since the Unix time `since` whose webhook delivery failed (Events API,
-        delivery_success=false), oldest first, as plain dicts."""
+    def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> GatewayEvent:
+        """Verify the Stripe-Signature header on the raw body and map the event to ours."""
+        return parse_webhook(body, headers, secret=self.webhook_secret)
+
+    def undelivered_events(self, *, since: datetime) -> list[GatewayEvent]:
+        """Events created since `since` whose webhook delivery failed (Events API,
+        delivery_success=false), oldest first. An event we cannot read is logged and left
+        out (the webhook would have refused it too)."""
         page = self._call(
             "events.list",
             self.client.v1.events.list,
-            params={"delivery_success": False, "created": {"gte": since}, "limit": 100},
+            params={
+                "delivery_success": False,
+                "created": {"gte": int(since.timestamp())},
+                "limit": 100,
+            },
         )
-        events = self._call("events.list", lambda: [e.to_dict() for e in page.auto_paging_iter()])
-        return sorted(events, key=lambda event: event.get("created", 0))
+        payloads = self._call("events.list", lambda: [e.to_dict() for e in page.auto_paging_iter()])
+        events = []
+        for payload in sorted(payloads, key=lambda payload: payload.get("created", 0)):
+            try:
+                events.append(event_from_payload(payload))
+            except MalformedWebhook as exc:
+                logger.warning("undelivered Stripe event %s left out: %s", payload.get("id"), exc)
+        return events
 
     def start_payment(self, request: PaymentRequest) -> PaymentSession:
         params = {
@@ -186,13 +195,4 @@ class StripeGateway:
 
     def fetch_seller_account(self, *, account_id: str) -> SellerAccountStatus:
         account = self._call("account.retrieve", self.client.v1.accounts.retrieve, account_id)
-        return account_status_from_payload(account.to_dict())
-
-
-def account_status_from_payload(data: dict) -> SellerAccountStatus:
-    return SellerAccountStatus(
-        account_id=data["id"],
-        details_submitted=bool(data.get("details_submitted")),
-        charges_enabled=bool(data.get("charges_enabled")),
-        payouts_enabled=bool(data.get("payouts_enabled")),
-    )
+        return seller_account_status(account.to_dict())
