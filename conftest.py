@@ -2,10 +2,24 @@
 already keeps email in memory: mail.outbox), and the few shared by several apps' tests."""
 
 import pytest
-from django.core.cache import cache
+from django.conf import settings as django_settings
+from django.core.cache import cache, caches
 
 from orders.tests.gateway_support import gateway_log  # noqa: F401 (a fixture)
 from orders.tests.stripe_support import WEBHOOK_SECRET, FakeStripe
+
+
+def pytest_configure(config) -> None:
+    """Parallel workers (pytest-xdist) each get their own Redis database, since every test
+    empties the cache. (pytest-django already gives each worker its own test database.)"""
+    worker = getattr(config, "workerinput", {}).get("workerid", "")
+    location = django_settings.CACHES["default"].get("LOCATION", "")
+    if not worker.startswith("gw") or not str(location).startswith("redis"):
+        return
+    base, _, db = location.rpartition("/")
+    number = (int(db) if db.isdigit() else 0) + 1 + int(worker[2:])
+    django_settings.CACHES["default"]["LOCATION"] = f"{base}/{number % 16}"
+    caches.__dict__.pop("settings", None)  # built lazily; make sure it reads the new location
 
 
 @pytest.fixture(autouse=True)

@@ -161,10 +161,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")
-if REDIS_URL and (worker := os.environ.get("PYTEST_XDIST_WORKER", "")).startswith("gw"):
-    # Parallel test workers each get their own Redis database: every test empties the cache.
-    base, _, db = REDIS_URL.rpartition("/")
-    REDIS_URL = f"{base}/{(int(db or 0) + 1 + int(worker[2:])) % 16}" if db.isdigit() else REDIS_URL
 if REDIS_URL:
     CACHES = {
         "default": {
