@@ -11,10 +11,10 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
+from core.http import safe_next_url
 from marketplace import selectors, services
 from marketplace.exceptions import MarketplaceError
 from marketplace.forms import (
@@ -301,15 +301,6 @@ LISTING_ACTIONS = {
 }
 
 
-def _safe_next(request: HttpRequest, default: str) -> str:
-    target = request.POST.get("next") or ""
-    if url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return default
-
-
 @login_required
 @require_POST
 def listing_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
@@ -321,7 +312,7 @@ def listing_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         messages.error(request, str(error))
     else:
         messages.success(request, done)
-    return redirect(_safe_next(request, reverse("marketplace:my_listings")))
+    return redirect(safe_next_url(request, reverse("marketplace:my_listings")))
 
 
 @login_required
@@ -344,4 +335,4 @@ def favourite_toggle(request: HttpRequest, pk: int) -> HttpResponse:
             "marketplace/components.html#favourite_button",
             {"listing_pk": pk, "is_favourited": save, "next_url": request.POST.get("next", "")},
         )
-    return redirect(_safe_next(request, reverse("marketplace:favourites")))
+    return redirect(safe_next_url(request, reverse("marketplace:favourites")))

@@ -6,9 +6,9 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from core.http import safe_next_url
 from orders import selectors
 from orders.exceptions import OrdersError
 from orders.forms import (
@@ -26,13 +26,6 @@ from orders.services import cart as cart_services
 from orders.services import checkout as checkout_services
 from orders.services import refunds, transitions
 from orders.services import sellers as seller_services
-
-
-def _back(request: HttpRequest, default: str) -> str:
-    target = request.POST.get("next") or ""
-    if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
-        return target
-    return default
 
 
 # --- Cart -------------------------------------------------------------------------------------
@@ -62,7 +55,7 @@ def cart_add(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, "Added to your cart.")
     except OrdersError as exc:
         messages.error(request, exc.message)
-        return redirect(_back(request, reverse("orders:cart")))
+        return redirect(safe_next_url(request, reverse("orders:cart")))
     return redirect("orders:cart")
 
 
