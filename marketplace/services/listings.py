@@ -80,9 +80,7 @@ def listing_create(
             seller.is_seller = True
             seller.save(update_fields=["is_seller"])
         audit_log(action="listing.created", actor=seller, target=listing)
-        transaction.on_commit(
-            lambda: analytics.capture(seller, "listing_created", listing_id=listing.pk)
-        )
+        analytics.capture_on_commit(seller, "listing_created", listing_id=listing.pk)
         if publish:
             listing = listing_publish(user=seller, listing_id=listing.pk)
     return listing
@@ -189,9 +187,7 @@ def listing_publish(*, user: User, listing_id: int) -> Listing:
     listing.save(update_fields=["status", "published_at", "updated_at"])
     audit_log(action="listing.published", actor=user, target=listing)
     seller = listing.seller
-    transaction.on_commit(
-        lambda: analytics.capture(seller, "listing_published", listing_id=listing.pk)
-    )
+    analytics.capture_on_commit(seller, "listing_published", listing_id=listing.pk)
     return listing
 
 
@@ -227,9 +223,7 @@ def listing_mark_sold(*, user: User, listing_id: int) -> Listing:
     listing.save(update_fields=["status", "updated_at"])
     audit_log(action="listing.sold", actor=user, target=listing)
     seller = listing.seller
-    transaction.on_commit(
-        lambda: analytics.capture(seller, "listing_marked_sold", listing_id=listing.pk)
-    )
+    analytics.capture_on_commit(seller, "listing_marked_sold", listing_id=listing.pk)
     return listing
 
 

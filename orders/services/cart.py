@@ -65,7 +65,7 @@ def cart_add_item(*, user, session: SessionBase, listing_id: int, quantity: int 
         _check(listing, user=user, quantity=new_quantity)
         items[str(listing.pk)] = new_quantity
         session[SESSION_KEY] = items
-    analytics.capture(user, "added_to_cart", listing_id=listing.pk, quantity=quantity)
+    analytics.capture_on_commit(user, "added_to_cart", listing_id=listing.pk, quantity=quantity)
     return new_quantity
 
 

@@ -159,7 +159,7 @@ def checkout_reserve(*, buyer, address: Address) -> Checkout:
         checkout.save(update_fields=["total", "updated_at"])
         CartItem.objects.filter(pk__in=[item.pk for item in items]).delete()
         audit_log(action="checkout.started", actor=buyer, target=checkout, total=str(total))
-        analytics.capture(
+        analytics.capture_on_commit(
             buyer,
             "checkout_started",
             checkout=str(checkout.public_id),
@@ -295,7 +295,7 @@ def checkout_mark_paid(
             )
             queue_order_email(template="order_confirmed", order_id=order.pk, to_buyer=True)
             queue_order_email(template="new_sale", order_id=order.pk, to_buyer=False)
-            analytics.capture(
+            analytics.capture_on_commit(
                 checkout.buyer, "order_paid", order_id=order.pk, total=str(order.total)
             )
         audit_log(action="checkout.paid", actor=actor, target=checkout, role=role)

@@ -284,7 +284,9 @@ def refund_confirm(
     elif order.status in REFUNDABLE:
         record_transition(order, to=S.REFUNDED, actor=actor, role=role, note=refund.reason)
     queue_order_email(template="order_refunded", order_id=order.pk, to_buyer=True)
-    analytics.capture(order.buyer, "order_refunded", order_id=order.pk, amount=str(refund.amount))
+    analytics.capture_on_commit(
+        order.buyer, "order_refunded", order_id=order.pk, amount=str(refund.amount)
+    )
     return refund
 
 

@@ -116,7 +116,7 @@ def order_mark_shipped(*, order_id: int, actor, carrier: str, tracking_number: s
         shipped_at=timezone.now(),
     )
     queue_order_email(template="order_shipped", order_id=order.pk, to_buyer=True)
-    analytics.capture(actor, "order_shipped", order_id=order.pk)
+    analytics.capture_on_commit(actor, "order_shipped", order_id=order.pk)
     return order
 
 
@@ -128,7 +128,7 @@ def _mark_delivered(*, order_id: int, actor, role: str, note: str = "") -> Order
         order, to=S.DELIVERED, actor=actor, role=role, note=note, delivered_at=timezone.now()
     )
     queue_order_email(template="order_delivered", order_id=order.pk, to_buyer=False)
-    analytics.capture(actor, "order_delivered", order_id=order.pk)
+    analytics.capture_on_commit(actor, "order_delivered", order_id=order.pk)
     return order
 
 
@@ -197,7 +197,7 @@ def order_complete(*, order_id: int, actor=None, role: str = Role.SYSTEM) -> Ord
             note=f"Seller paid {order.seller_amount} {order.currency}",
             completed_at=timezone.now(),
         )
-        analytics.capture(
+        analytics.capture_on_commit(
             order.seller,
             "order_completed",
             order_id=order.pk,
