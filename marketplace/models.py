@@ -56,21 +56,29 @@ class ListingStatus(models.TextChoices):
     REMOVED = "removed", _("Removed")
 
 
+# Statuses anyone may see (with the other conditions of ListingQuerySet.visible()).
+VISIBLE_STATUSES = (ListingStatus.ACTIVE, ListingStatus.RESERVED, ListingStatus.SOLD)
+
+
 class ListingQuerySet(models.QuerySet):
     def not_deleted(self) -> "ListingQuerySet":
         return self.filter(deleted_at__isnull=True)
 
     def visible(self) -> "ListingQuerySet":
-        """Listings anyone may see: active or sold/reserved, not deleted, hidden or banned."""
+        """Listings anyone may see: active or sold/reserved, not deleted, hidden or banned.
+
+        The query form of marketplace.rules.listing_is_visible (tests keep them equal)."""
         return self.filter(
             deleted_at__isnull=True,
             is_hidden=False,
             seller__is_banned=False,
             seller__is_active=True,
-            status__in=[Listing.Status.ACTIVE, Listing.Status.RESERVED, Listing.Status.SOLD],
+            status__in=VISIBLE_STATUSES,
         )
 
     def for_sale(self) -> "ListingQuerySet":
+        """Listings that can be bought: the query form of marketplace.rules.listing_is_for_sale
+        (tests keep them equal)."""
         return self.visible().filter(status=Listing.Status.ACTIVE, quantity__gt=0)
 
 
@@ -165,10 +173,6 @@ class Listing(TimeStampedModel):
 
     def get_absolute_url(self) -> str:
         return reverse("marketplace:listing", kwargs={"pk": self.pk, "slug": self.slug or "item"})
-
-    @property
-    def is_for_sale(self) -> bool:
-        return self.status == self.Status.ACTIVE and self.quantity > 0 and self.deleted_at is None
 
 
 def listing_image_upload_to(instance: "ListingImage", filename: str) -> str:

@@ -25,6 +25,7 @@ from marketplace.forms import (
     ListingForm,
 )
 from marketplace.models import Listing
+from marketplace.rules import listing_is_for_sale
 
 
 def _form_error(error: Exception) -> ValidationError | str:
@@ -132,6 +133,7 @@ def listing_detail(request: HttpRequest, pk: int, slug: str) -> HttpResponse:
             "seller": listing.seller,
             "seller_active_count": selectors.seller_active_listing_count(seller=listing.seller),
             "is_owner": is_owner,
+            "for_sale": listing_is_for_sale(listing),
             "is_favourited": selectors.is_favourited(user=request.user, listing_id=listing.pk),
             "canonical_url": request.build_absolute_uri(listing.get_absolute_url()),
         },

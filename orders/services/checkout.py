@@ -15,6 +15,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from marketplace.rules import listing_sale_problem
 from marketplace.services import listing_sell_reserved_stock, listings_lock
 from ops import analytics
 from ops.audit import audit_log
@@ -310,7 +311,7 @@ def checkout_mark_paid(
 def _retake(reservations: list[Reservation], listings: dict) -> bool:
     for reservation in reservations:
         listing = listings.get(reservation.listing_id)
-        if listing is None or not listing.is_for_sale or listing.quantity < reservation.quantity:
+        if listing is None or listing_sale_problem(listing, quantity=reservation.quantity):
             return False
     for reservation in reservations:
         stock.reservation_stock_take(

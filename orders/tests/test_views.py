@@ -185,3 +185,36 @@ def test_seller_payments_page_local_mode(client):
     """Without Stripe the payouts page says no account is needed."""
     client.force_login(UserFactory())
     assert "test mode" in client.get(reverse("orders:seller_payments")).text
+
+
+# --- The "Add to cart" control orders contributes to the listing page --------------------------
+
+
+def test_add_to_cart_form_posts_to_orders_for_shoppers_only(client):
+    """Shoppers get an add-to-cart form (orders' buy_controls tag); the seller doesn't."""
+    listing = ListingFactory(quantity=3)
+    cart_add_url = reverse("orders:cart_add", args=[listing.pk])
+    body = client.get(listing.get_absolute_url()).content.decode()
+    assert f'action="{cart_add_url}"' in body
+    assert 'name="quantity"' in body
+    client.force_login(listing.seller)
+    assert cart_add_url not in client.get(listing.get_absolute_url()).content.decode()
+
+
+def test_listing_page_says_why_an_item_on_sale_cant_be_bought(client):
+    """Seller on holiday: no add-to-cart form, the cart's own reason instead."""
+    listing = ListingFactory()
+    listing.seller.profile.holiday_mode = True
+    listing.seller.profile.save(update_fields=["holiday_mode"])
+    client.force_login(UserFactory())
+    body = client.get(listing.get_absolute_url()).content.decode()
+    assert reverse("orders:cart_add", args=[listing.pk]) not in body
+    assert "The seller is on holiday" in body
+
+
+def test_sold_listing_page_has_no_cart_form_and_no_reason(client):
+    """A sold item shows its Sold pill only: neither the form nor a second message."""
+    listing = ListingFactory(status="sold")
+    body = client.get(listing.get_absolute_url()).content.decode()
+    assert reverse("orders:cart_add", args=[listing.pk]) not in body
+    assert "just sold" not in body
