@@ -133,6 +133,7 @@ def listing_detail(request: HttpRequest, pk: int, slug: str) -> HttpResponse:
             "seller": listing.seller,
             "seller_active_count": selectors.seller_active_listing_count(seller=listing.seller),
             "is_owner": is_owner,
+            "actions": services.listing_actions(listing, request.user),
             "for_sale": listing_is_for_sale(listing),
             "is_favourited": selectors.is_favourited(user=request.user, listing_id=listing.pk),
             "canonical_url": request.build_absolute_uri(listing.get_absolute_url()),
@@ -156,11 +157,9 @@ def seller(request: HttpRequest, username: str) -> HttpResponse:
 
 @login_required
 def my_listings(request: HttpRequest) -> HttpResponse:
-    return render(
-        request,
-        "marketplace/my_listings.html",
-        {"page": _paginate(request, selectors.my_listings(seller=request.user))},
-    )
+    page = _paginate(request, selectors.my_listings(seller=request.user))
+    rows = [(listing, services.listing_actions(listing, request.user)) for listing in page]
+    return render(request, "marketplace/my_listings.html", {"page": page, "rows": rows})
 
 
 @login_required
@@ -195,11 +194,12 @@ def listing_create(request: HttpRequest) -> HttpResponse:
     return render(request, "marketplace/listing_form.html", {"form": form, "listing": None})
 
 
-def _edit_context(listing: Listing, **forms) -> dict:
+def _edit_context(request: HttpRequest, listing: Listing, **forms) -> dict:
     images = selectors.listing_images(listing=listing)
     order_form = forms.get("order_form") or ImagesOrderForm(images=images)
     return {
         "listing": listing,
+        "actions": services.listing_actions(listing, request.user),
         "images": images,
         "form": forms.get("form")
         or ListingForm(
@@ -240,7 +240,8 @@ def listing_edit(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 messages.success(request, _("Your changes are saved."))
                 return redirect("marketplace:listing_edit", pk=listing.pk)
-    return render(request, "marketplace/listing_edit.html", _edit_context(listing, form=form))
+    context = _edit_context(request, listing, form=form)
+    return render(request, "marketplace/listing_edit.html", context)
 
 
 @login_required
@@ -259,7 +260,7 @@ def listing_images_add(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Photos added."))
             return redirect("marketplace:listing_edit", pk=listing.pk)
-    context = _edit_context(listing, add_form=add_form)
+    context = _edit_context(request, listing, add_form=add_form)
     return render(request, "marketplace/listing_edit.html", context, status=400)
 
 
@@ -279,7 +280,7 @@ def listing_images_reorder(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Photo order saved."))
         return redirect("marketplace:listing_edit", pk=listing.pk)
-    context = _edit_context(listing, order_form=order_form)
+    context = _edit_context(request, listing, order_form=order_form)
     return render(request, "marketplace/listing_edit.html", context, status=400)
 
 

@@ -9,6 +9,7 @@ from marketplace.services.images import (
 )
 from marketplace.services.listings import (
     access_listing_for_seller,
+    listing_actions,
     listing_create,
     listing_delete,
     listing_mark_sold,
@@ -28,6 +29,7 @@ __all__ = [
     "access_listing_for_seller",
     "favourite_add",
     "favourite_remove",
+    "listing_actions",
     "listing_create",
     "listing_delete",
     "listing_image_remove",

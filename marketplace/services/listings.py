@@ -14,13 +14,14 @@ from django.utils.translation import ngettext
 from accounts.models import User
 from marketplace.exceptions import ListingNotPublishable, ListingStateError
 from marketplace.models import Category, Listing, ListingImage
-from marketplace.services.access import access_listing_for_seller
+from marketplace.services.access import access_listing_for_seller, may_manage_listing
 from marketplace.services.images import files_removed_on_error, images_process, images_store
 from ops import analytics
 from ops.audit import audit_log
 
 __all__ = [
     "access_listing_for_seller",
+    "listing_actions",
     "listing_create",
     "listing_delete",
     "listing_mark_sold",
@@ -29,7 +30,35 @@ __all__ = [
     "listing_update",
 ]
 
-EDITABLE_STATUSES = (Listing.Status.DRAFT, Listing.Status.ACTIVE, Listing.Status.REMOVED)
+S = Listing.Status
+EDITABLE_STATUSES = (S.DRAFT, S.ACTIVE, S.REMOVED)
+PUBLISHABLE_STATUSES = (S.DRAFT, S.REMOVED)  # removed: staff only
+SELLABLE_STATUSES = (S.ACTIVE, S.RESERVED)
+
+
+def listing_actions(listing: Listing, user: User) -> frozenset[str]:
+    """What `user` may do to `listing` now ("edit", "publish", "unpublish", "mark_sold",
+    "delete"), by the rules the services below enforce: pages draw only buttons that work.
+
+    Preconditions on the listing's content are left to the service and its message (publishing
+    needs a photo and a quantity; an edit needs valid details and may not change a held
+    quantity). Nothing for anyone but the seller or staff, nor for a deleted listing.
+    """
+    if not may_manage_listing(user, listing):
+        return frozenset()
+    status = listing.status
+    actions = set()
+    if status in EDITABLE_STATUSES:
+        actions.add("edit")
+    if status == S.DRAFT or (status == S.REMOVED and user.is_staff):
+        actions.add("publish")
+    if status == S.ACTIVE:
+        actions.add("unpublish")
+    if status in SELLABLE_STATUSES:
+        actions.add("mark_sold")
+    if status != S.RESERVED:
+        actions.add("delete")
+    return frozenset(actions)
 
 
 def _slug(title: str) -> str:
@@ -174,7 +203,7 @@ def listing_publish(*, user: User, listing_id: int) -> Listing:
     listing = access_listing_for_seller(user=user, listing_id=listing_id, lock=True)
     if listing.status == Listing.Status.ACTIVE:
         return listing
-    if listing.status not in (Listing.Status.DRAFT, Listing.Status.REMOVED):
+    if listing.status not in PUBLISHABLE_STATUSES:
         raise ListingStateError(_("Only drafts can be published."))
     if listing.status == Listing.Status.REMOVED and not user.is_staff:
         raise ListingStateError(_("This listing was removed by our team and can't be published."))
@@ -217,7 +246,7 @@ def listing_mark_sold(*, user: User, listing_id: int) -> Listing:
     listing = access_listing_for_seller(user=user, listing_id=listing_id, lock=True)
     if listing.status == Listing.Status.SOLD:
         return listing
-    if listing.status not in (Listing.Status.ACTIVE, Listing.Status.RESERVED):
+    if listing.status not in SELLABLE_STATUSES:
         raise ListingStateError(_("Only items on sale can be marked as sold."))
     listing.status = Listing.Status.SOLD
     listing.save(update_fields=["status", "updated_at"])
