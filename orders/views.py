@@ -24,7 +24,7 @@ from orders.models import Checkout, Order
 from orders.payments import get_gateway
 from orders.services import cart as cart_services
 from orders.services import checkout as checkout_services
-from orders.services import refunds, transitions
+from orders.services import payment, refunds, transitions
 from orders.services import sellers as seller_services
 
 
@@ -95,34 +95,36 @@ def checkout(request: HttpRequest) -> HttpResponse:
     new_address = AddressForm(request.POST if request.POST.get("address_mode") == "new" else None)
     has_saved = choose.fields["address"].queryset.exists()
     if request.method == "POST":
-        address = None
+        address = new_fields = None
         if request.POST.get("address_mode") == "new" or not has_saved:
             if new_address.is_bound and new_address.is_valid():
-                address = checkout_services.address_create(
-                    user=request.user, **new_address.cleaned_data
-                )
+                new_fields = new_address.cleaned_data
         elif choose.is_valid() and choose.cleaned_data["address"]:
             address = choose.cleaned_data["address"]
         else:
             choose.add_error("address", "Choose an address or enter a new one.")
-        if address is not None:
+        if address is not None or new_fields is not None:
+
+            def payment_urls(chk: Checkout) -> tuple[str, str]:
+                kwargs = {"public_id": chk.public_id}
+                return_url = reverse("orders:checkout_return", kwargs=kwargs)
+                cancel_url = reverse("orders:checkout_cancel", kwargs=kwargs)
+                return (
+                    request.build_absolute_uri(return_url) + "?session_id={CHECKOUT_SESSION_ID}",
+                    request.build_absolute_uri(cancel_url),
+                )
+
             try:
-                chk = checkout_services.checkout_reserve(buyer=request.user, address=address)
-                return_url = request.build_absolute_uri(
-                    reverse("orders:checkout_return", kwargs={"public_id": chk.public_id})
+                url = checkout_services.checkout_place(
+                    buyer=request.user,
+                    address=address,
+                    new_address=new_fields,
+                    payment_urls=payment_urls,
                 )
-                cancel_url = request.build_absolute_uri(
-                    reverse("orders:checkout_cancel", kwargs={"public_id": chk.public_id})
-                )
-                url = checkout_services.checkout_start_payment(
-                    checkout=chk,
-                    success_url=return_url + "?session_id={CHECKOUT_SESSION_ID}",
-                    cancel_url=cancel_url,
-                )
-                return redirect(url)
             except OrdersError as exc:
                 messages.error(request, exc.message)
                 return redirect("orders:cart")
+            return redirect(url)
     total = sum((group.subtotal for group in groups), 0)
     return render(
         request,
@@ -145,7 +147,7 @@ def test_payment(request: HttpRequest, public_id) -> HttpResponse:
         raise Http404("Not a test payment.")
     if request.method == "POST":
         approve = request.POST.get("decision") == "approve"
-        chk = checkout_services.checkout_test_payment_decide(
+        chk = payment.checkout_test_payment_decide(
             checkout=chk, actor=request.user, approve=approve
         )
         if chk.status == Checkout.Status.PAID:
@@ -159,7 +161,7 @@ def test_payment(request: HttpRequest, public_id) -> HttpResponse:
 def checkout_return(request: HttpRequest, public_id) -> HttpResponse:
     chk = selectors.access_checkout(user=request.user, public_id=public_id)
     try:
-        checkout_services.checkout_confirm_return(checkout=chk)
+        payment.checkout_confirm_return(checkout=chk)
     except OrdersError as exc:
         messages.warning(request, exc.message)
     return redirect("orders:checkout_done", public_id=public_id)
@@ -169,7 +171,7 @@ def checkout_return(request: HttpRequest, public_id) -> HttpResponse:
 def checkout_cancel(request: HttpRequest, public_id) -> HttpResponse:
     chk = selectors.access_checkout(user=request.user, public_id=public_id)
     if request.method == "POST":
-        checkout_services.checkout_mark_failed(
+        payment.checkout_mark_failed(
             checkout_id=chk.pk, actor=request.user, role="buyer", note="Payment cancelled"
         )
         messages.info(request, "Payment cancelled; your items were released.")
@@ -235,7 +237,7 @@ def order_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     return _order_action(
         request,
         pk,
-        lambda: refunds.order_cancel(order_id=pk, actor=request.user),
+        lambda: payment.order_cancel(order_id=pk, actor=request.user),
         "The order was cancelled.",
     )
 

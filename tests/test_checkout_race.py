@@ -10,11 +10,8 @@ from marketplace.models import Listing
 from orders.exceptions import ListingUnavailable
 from orders.models import Checkout, Order, OrderEvent, Reservation
 from orders.services.cart import cart_add_item
-from orders.services.checkout import (
-    checkout_reserve,
-    checkout_start_payment,
-    checkout_test_payment_decide,
-)
+from orders.services.checkout import checkout_reserve, checkout_start_payment
+from orders.services.payment import checkout_test_payment_decide
 from orders.services.webhooks import payment_event_apply
 from orders.tests.factories import AddressFactory, ListingFactory, UserFactory
 

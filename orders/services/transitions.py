@@ -4,8 +4,9 @@ Each checks who may act (buyer / seller / admin / gateway / system) and from whi
 writes an OrderEvent and an audit entry in the same transaction, and sends emails and
 analytics after commit. Illegal transitions raise IllegalTransition / NotAllowed and change
 nothing. Gateway calls (transfers) happen outside row locks with idempotency keys.
-Refunds and cancellations live in refunds.py, dispute outcomes in disputes.py, the payment
-outcome in checkout.py; they share the helpers here (role_of, require_status, record_transition).
+Refunds live in refunds.py, dispute outcomes in disputes.py, the payment outcome and
+cancellations in payment.py; they share the helpers here (role_of, require_status,
+record_transition).
 """
 
 import logging

@@ -7,7 +7,8 @@ from hypothesis import strategies as st
 from orders.exceptions import IllegalTransition
 from orders.money import platform_fee, to_minor_units
 from orders.services.cart import cart_add_item
-from orders.services.checkout import checkout_mark_paid, checkout_reserve
+from orders.services.checkout import checkout_reserve
+from orders.services.payment import checkout_mark_paid
 from orders.services.transitions import order_complete, order_confirm_delivery, order_mark_shipped
 from orders.tests.factories import AddressFactory, ListingFactory, UserFactory
 

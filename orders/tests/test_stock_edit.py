@@ -9,7 +9,7 @@ from django.urls import reverse
 from marketplace.exceptions import ListingStateError
 from marketplace.models import Listing
 from marketplace.services import listing_update
-from orders.services.checkout import checkout_mark_failed, checkout_mark_paid
+from orders.services.payment import checkout_mark_failed, checkout_mark_paid
 from orders.tests.factories import ListingFactory, UserFactory
 from orders.tests.helpers import start_checkout
 

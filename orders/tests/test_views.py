@@ -3,6 +3,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
+from marketplace.models import Listing
 from orders.models import Address, Order, Payout
 from orders.payments.local import LocalGateway
 from orders.tests.factories import ListingFactory, UserFactory
@@ -61,6 +62,20 @@ def test_checkout_form_shows_validation_messages(client, buyer):
     assert "This field is required" in response.text
     assert "Enter a phone number" in response.text
     assert not Address.objects.exists()
+
+
+def test_checkout_saves_no_new_address_when_the_reservation_fails(client, buyer):
+    """The item sold meanwhile: the buyer is sent back to the cart and the typed address is
+    not saved (it is saved in the reservation's transaction)."""
+    listing = ListingFactory()
+    client.force_login(buyer)
+    client.post(reverse("orders:cart_add", args=[listing.pk]))
+    Listing.objects.filter(pk=listing.pk).update(status=Listing.Status.SOLD)
+    response = client.post(reverse("orders:checkout"), ADDRESS)
+    assert response.status_code == 302
+    assert response["Location"] == reverse("orders:cart")
+    assert not Address.objects.exists()
+    assert not buyer.checkouts.exists()
 
 
 def test_checkout_with_saved_address(client, buyer, address):
