@@ -1,9 +1,18 @@
-"""Can this listing be bought by this buyer? One place for the rule, asked by the cart, the
-checkout, the payment outcome and the listing page's "Add to cart" control.
+"""The cart's rules, each in one place.
+
+Can this listing be bought by this buyer (`unavailable_reason`)? Asked by the cart, the
+checkout and the listing page's "Add to cart" control.
 
 Whether the listing is on sale at all is the catalog's rule (marketplace.rules); this adds the
 buyer's side: not their own item, the seller not on holiday and able to receive payments.
+
+What do these lines cost (`lines_price`, `prices_total`)? Asked by the cart and checkout pages
+for the total shown and by checkout_reserve for the total charged, so the two can't differ.
 """
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
 
 from django.core.exceptions import ObjectDoesNotExist
 
@@ -42,3 +51,33 @@ def unavailable_reason(
     if not seller_can_be_paid(seller, requires_onboarding=requires_onboarding):
         return "The seller can't receive payments yet."
     return None
+
+
+ZERO = Decimal("0.00")
+
+
+@dataclass(frozen=True)
+class Price:
+    """What one seller's lines cost: items and shipping (in the lines' currency)."""
+
+    items_total: Decimal = ZERO
+    shipping_total: Decimal = ZERO
+
+    @property
+    def total(self) -> Decimal:
+        return self.items_total + self.shipping_total
+
+
+def lines_price(lines: Iterable[tuple[Listing, int]]) -> Price:
+    """The price of (listing, quantity) lines of one seller: each unit at the listing's price,
+    shipping once per line (a seller ships one parcel per item, whatever the quantity)."""
+    lines = list(lines)
+    return Price(
+        items_total=sum((listing.price * quantity for listing, quantity in lines), ZERO),
+        shipping_total=sum((listing.shipping_price for listing, _quantity in lines), ZERO),
+    )
+
+
+def prices_total(prices: Iterable[Price]) -> Decimal:
+    """What the buyer pays for all sellers' lines together."""
+    return sum((price.total for price in prices), ZERO)

@@ -31,7 +31,7 @@ from orders.services import sellers as seller_services
 # --- Cart -------------------------------------------------------------------------------------
 def cart(request: HttpRequest) -> HttpResponse:
     groups = selectors.cart_groups(user=request.user, session=request.session)
-    total = sum((group.subtotal for group in groups), 0)
+    total = selectors.cart_total(groups)
     can_checkout = bool(groups) and all(line.available for g in groups for line in g.lines)
     return render(
         request,
@@ -125,7 +125,7 @@ def checkout(request: HttpRequest) -> HttpResponse:
                 messages.error(request, exc.message)
                 return redirect("orders:cart")
             return redirect(url)
-    total = sum((group.subtotal for group in groups), 0)
+    total = selectors.cart_total(groups)
     return render(
         request,
         "orders/checkout.html",

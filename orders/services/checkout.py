@@ -30,13 +30,12 @@ from orders.models import (
 from orders.money import platform_fee
 from orders.payments import get_gateway, get_gateway_by_name
 from orders.payments.base import PaymentRequest, PaymentRequestLine
-from orders.rules import unavailable_reason
+from orders.rules import lines_price, prices_total, unavailable_reason
 from orders.services import stock
 from orders.services.payment import checkout_mark_failed
 
 S = Order.Status
 Role = OrderEvent.Role
-ZERO = Decimal("0.00")
 STRIPE_MIN_SESSION_MINUTES = 30
 
 
@@ -111,23 +110,22 @@ def checkout_reserve(*, buyer, address: Address) -> Checkout:
             shipping_address=address.snapshot(),
             expires_at=expires_at,
         )
-        total = ZERO
+        prices = []
         for seller_id, lines in by_seller.items():
-            items_total = sum((listing.price * qty for listing, qty in lines), ZERO)
-            shipping_total = sum((listing.shipping_price for listing, _ in lines), ZERO)
-            fee = platform_fee(items_total)
+            price = lines_price(lines)
+            prices.append(price)
+            fee = platform_fee(price.items_total)
             order = Order.objects.create(
                 checkout=checkout,
                 buyer=buyer,
                 seller_id=seller_id,
                 currency=checkout.currency,
-                items_total=items_total,
-                shipping_total=shipping_total,
-                total=items_total + shipping_total,
+                items_total=price.items_total,
+                shipping_total=price.shipping_total,
+                total=price.total,
                 platform_fee=fee,
-                seller_amount=items_total + shipping_total - fee,
+                seller_amount=price.total - fee,
             )
-            total += order.total
             OrderItem.objects.bulk_create(
                 OrderItem(
                     order=order,
@@ -151,6 +149,7 @@ def checkout_reserve(*, buyer, address: Address) -> Checkout:
                 Reservation.objects.create(
                     checkout=checkout, listing=listing, quantity=qty, expires_at=expires_at
                 )
+        total = prices_total(prices)
         checkout.total = total
         checkout.save(update_fields=["total", "updated_at"])
         CartItem.objects.filter(pk__in=[item.pk for item in items]).delete()
