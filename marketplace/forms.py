@@ -3,13 +3,14 @@
 from decimal import Decimal
 
 from django import forms
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from marketplace import selectors
+from marketplace.exceptions import ListingImageError
 from marketplace.models import MAX_PRICE, MIN_PRICE, Category, Listing, ListingImage
 from marketplace.selectors import SORTS, ListingFilters
+from marketplace.services.images import images_check_count
 from marketplace.services.listings import held_quantity_message
 from threadly.images import ProcessedImage, process_image
 
@@ -47,13 +48,10 @@ class MultipleFileField(forms.FileField):
 
 def process_uploads(files: list, *, already: int = 0) -> list[ProcessedImage]:
     """Validate and re-encode every upload; one error per bad file, naming it."""
-    maximum = settings.LISTING_IMAGES_MAX
-    if already + len(files) > maximum:
-        raise ValidationError(
-            _("You can add at most %(max)d photos per listing (%(left)d more for this one).")
-            % {"max": maximum, "left": max(0, maximum - already)},
-            code="too_many_images",
-        )
+    try:  # before re-encoding anything: the service checks again under the listing lock
+        images_check_count(existing=already, adding=len(files))
+    except ListingImageError as error:
+        raise ValidationError(str(error), code="too_many_images") from error
     processed, errors = [], []
     for upload in files:
         try:

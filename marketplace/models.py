@@ -60,6 +60,11 @@ class ListingStatus(models.TextChoices):
 VISIBLE_STATUSES = (ListingStatus.ACTIVE, ListingStatus.RESERVED, ListingStatus.SOLD)
 
 
+def listing_slug(title: str) -> str:
+    """The URL slug of a listing titled `title` (set on create and whenever the title changes)."""
+    return slugify(title)[:90] or "item"
+
+
 class ListingQuerySet(models.QuerySet):
     def not_deleted(self) -> "ListingQuerySet":
         return self.filter(deleted_at__isnull=True)
@@ -166,7 +171,7 @@ class Listing(TimeStampedModel):
 
     def save(self, *args, **kwargs) -> None:
         if not self.slug:
-            self.slug = slugify(self.title)[:90] or "item"
+            self.slug = listing_slug(self.title)
             if kwargs.get("update_fields") is not None:
                 kwargs["update_fields"] = {*kwargs["update_fields"], "slug"}
         super().save(*args, **kwargs)

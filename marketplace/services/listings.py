@@ -7,13 +7,12 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
-from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from accounts.models import User
 from marketplace.exceptions import ListingNotPublishable, ListingStateError
-from marketplace.models import Category, Listing, ListingImage
+from marketplace.models import Category, Listing, ListingImage, listing_slug
 from marketplace.services.access import access_listing_for_seller, may_manage_listing
 from marketplace.services.images import files_removed_on_error, images_process, images_store
 from ops import analytics
@@ -61,10 +60,6 @@ def listing_actions(listing: Listing, user: User) -> frozenset[str]:
     return frozenset(actions)
 
 
-def _slug(title: str) -> str:
-    return slugify(title)[:90] or "item"
-
-
 def listing_create(
     *,
     seller: User,
@@ -92,7 +87,7 @@ def listing_create(
         listing = Listing.objects.create(
             seller=seller,
             title=title.strip(),
-            slug=_slug(title),
+            slug=listing_slug(title),
             description=description.strip(),
             category=category,
             brand=brand.strip(),
@@ -153,7 +148,7 @@ def listing_update(
     if quantity != listing.quantity and listing.held_quantity:
         raise ListingStateError(held_quantity_message(listing.held_quantity))
     listing.title = title.strip()
-    listing.slug = _slug(title)
+    listing.slug = listing_slug(title)
     listing.description = description.strip()
     listing.category = category
     listing.brand = brand.strip()

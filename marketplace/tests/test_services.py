@@ -6,6 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils.datastructures import MultiValueDict
 
 from accounts.tests.factories import UserFactory
 from marketplace import services
@@ -16,7 +17,8 @@ from marketplace.exceptions import (
     ListingNotPublishable,
     ListingStateError,
 )
-from marketplace.models import Favourite, Listing, ListingImage
+from marketplace.forms import ImagesAddForm
+from marketplace.models import Favourite, Listing, ListingImage, listing_slug
 from marketplace.tests.conftest import jpeg_upload
 from marketplace.tests.factories import ListingFactory, ListingImageFactory
 from ops.models import AuditLog
@@ -95,6 +97,29 @@ def test_listing_create_refuses_more_than_ten_photos(seller, category, settings)
     with pytest.raises(ListingImageError):
         create(seller, category, images=[jpeg_upload(), jpeg_upload(), jpeg_upload()])
     assert not Listing.objects.exists()
+
+
+def test_photo_limit_is_one_rule_for_the_form_and_the_service(seller, settings):
+    """The upload form and listing_images_add refuse the same count with the same words."""
+    settings.LISTING_IMAGES_MAX = 2
+    listing = ListingFactory(seller=seller, with_image=True)
+    with pytest.raises(ListingImageError) as refused:
+        services.listing_images_add(
+            user=seller, listing_id=listing.pk, images=[jpeg_upload(), jpeg_upload()]
+        )
+    form = ImagesAddForm({}, MultiValueDict({"images": [jpeg_upload(), jpeg_upload()]}), existing=1)
+    assert not form.is_valid()
+    assert form.errors["images"] == [str(refused.value)]
+    assert "at most 2 photos per listing (1 more for this one)" in str(refused.value)
+
+
+def test_slug_is_one_rule_for_the_service_and_the_model(seller, category):
+    """listing_create and a plain save() slug the same title the same way (and never blank)."""
+    title = "Ça va — déjà vu!! 90s"
+    created = create(seller, category, title=title)
+    saved = ListingFactory(title=title)
+    assert created.slug == saved.slug == listing_slug(title) == "ca-va-deja-vu-90s"
+    assert listing_slug("!!!") == ListingFactory(title="!!!").slug == "item"
 
 
 def test_listing_update_changes_fields_and_slug(seller, category):
