@@ -11,7 +11,7 @@ from marketplace.exceptions import ListingImageError
 from marketplace.models import MAX_PRICE, MIN_PRICE, Category, Listing, ListingImage
 from marketplace.selectors import SORTS, ListingFilters
 from marketplace.services.images import images_check_count
-from marketplace.services.listings import held_quantity_message
+from marketplace.services.listings import ListingDetails, held_quantity_message
 from threadly.images import ProcessedImage, process_image
 
 MAX_SHIPPING = Decimal("1000.00")
@@ -138,9 +138,15 @@ class ListingForm(CatalogForm):
             # Units in a checkout not yet paid: the quantity is locked until they are settled.
             self.fields["quantity"].help_text = held_quantity_message(held)
 
-    def service_kwargs(self) -> dict:
-        data = self.cleaned_data
-        return {field: data[field] for field in self.base_fields if field != "images"}
+    @staticmethod
+    def initial_for(listing: Listing) -> dict:
+        """The form's initial values for editing `listing` (the category as its id)."""
+        names = [name for name in ListingDetails.names() if name != "category"]
+        return {**{name: getattr(listing, name) for name in names}, "category": listing.category_id}
+
+    def details(self) -> ListingDetails:
+        """The valid input as the services take it (call after is_valid())."""
+        return ListingDetails(**{name: self.cleaned_data[name] for name in ListingDetails.names()})
 
 
 class ListingCreateForm(ListingForm):

@@ -181,7 +181,7 @@ def listing_create(request: HttpRequest) -> HttpResponse:
                 seller=request.user,
                 images=form.cleaned_data["images"],
                 publish=publish,
-                **form.service_kwargs(),
+                details=form.details(),
             )
         except (MarketplaceError, ValidationError) as error:
             form.add_error(None, _form_error(error))
@@ -202,21 +202,7 @@ def _edit_context(request: HttpRequest, listing: Listing, **forms) -> dict:
         "actions": services.listing_actions(listing, request.user),
         "images": images,
         "form": forms.get("form")
-        or ListingForm(
-            held=listing.held_quantity,
-            initial={
-                "title": listing.title,
-                "category": listing.category_id,
-                "description": listing.description,
-                "brand": listing.brand,
-                "size": listing.size,
-                "condition": listing.condition,
-                "colour": listing.colour,
-                "price": listing.price,
-                "shipping_price": listing.shipping_price,
-                "quantity": listing.quantity,
-            },
-        ),
+        or ListingForm(held=listing.held_quantity, initial=ListingForm.initial_for(listing)),
         "add_form": forms.get("add_form") or ImagesAddForm(existing=len(images)),
         "order_form": order_form,
         "photo_rows": list(zip(images, order_form, strict=False)),
@@ -233,7 +219,7 @@ def listing_edit(request: HttpRequest, pk: int) -> HttpResponse:
         if form.is_valid():
             try:
                 services.listing_update(
-                    user=request.user, listing_id=listing.pk, **form.service_kwargs()
+                    user=request.user, listing_id=listing.pk, details=form.details()
                 )
             except MarketplaceError as error:
                 form.add_error(None, str(error))

@@ -8,6 +8,7 @@ from marketplace.services.images import (
     listing_images_reorder,
 )
 from marketplace.services.listings import (
+    ListingDetails,
     access_listing_for_seller,
     listing_actions,
     listing_create,
@@ -26,6 +27,7 @@ from marketplace.services.stock import (
 )
 
 __all__ = [
+    "ListingDetails",
     "access_listing_for_seller",
     "favourite_add",
     "favourite_remove",

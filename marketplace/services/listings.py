@@ -1,7 +1,9 @@
 """Listings: create, edit and move through their life (draft -> active -> sold / deleted)."""
 
 from collections.abc import Sequence
+from dataclasses import dataclass, fields
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -19,6 +21,7 @@ from ops import analytics
 from ops.audit import audit_log
 
 __all__ = [
+    "ListingDetails",
     "access_listing_for_seller",
     "listing_actions",
     "listing_create",
@@ -28,6 +31,42 @@ __all__ = [
     "listing_unpublish",
     "listing_update",
 ]
+
+
+@dataclass(frozen=True)
+class ListingDetails:
+    """What the seller describes about an item: the fields listing_create and listing_update
+    write, the form fills (ListingForm.details) and the edit page shows. A new field of the
+    listing form is one more field here (and on the model and the form), nothing else."""
+
+    title: str
+    category: Category
+    condition: str
+    price: Decimal
+    description: str = ""
+    brand: str = ""
+    size: str = ""
+    colour: str = ""
+    shipping_price: Decimal = Decimal("0.00")
+    quantity: int = 1
+
+    @classmethod
+    def names(cls) -> list[str]:
+        return [f.name for f in fields(cls)]
+
+    @classmethod
+    def of(cls, listing: Listing) -> "ListingDetails":
+        """The details `listing` has now."""
+        return cls(**{name: getattr(listing, name) for name in cls.names()})
+
+    def values(self) -> dict[str, Any]:
+        """Field name -> value to store, text stripped of surrounding spaces."""
+        values = {}
+        for name in self.names():
+            value = getattr(self, name)
+            values[name] = value.strip() if isinstance(value, str) else value
+        return values
+
 
 S = Listing.Status
 EDITABLE_STATUSES = (S.DRAFT, S.ACTIVE, S.REMOVED)
@@ -63,16 +102,7 @@ def listing_actions(listing: Listing, user: User) -> frozenset[str]:
 def listing_create(
     *,
     seller: User,
-    title: str,
-    category: Category,
-    condition: str,
-    price: Decimal,
-    description: str = "",
-    brand: str = "",
-    size: str = "",
-    colour: str = "",
-    shipping_price: Decimal = Decimal("0.00"),
-    quantity: int = 1,
+    details: ListingDetails,
     images: Sequence = (),
     publish: bool = False,
 ) -> Listing:
@@ -86,18 +116,9 @@ def listing_create(
     with files_removed_on_error() as written, transaction.atomic():
         listing = Listing.objects.create(
             seller=seller,
-            title=title.strip(),
-            slug=listing_slug(title),
-            description=description.strip(),
-            category=category,
-            brand=brand.strip(),
-            size=size.strip(),
-            condition=condition,
-            colour=colour.strip(),
-            price=price,
-            shipping_price=shipping_price,
-            quantity=quantity,
+            slug=listing_slug(details.title),
             currency=settings.CURRENCY,
+            **details.values(),
         )
         images_store(listing=listing, images=processed, written=written)
         if not seller.is_seller:
@@ -111,26 +132,12 @@ def listing_create(
 
 
 @transaction.atomic
-def listing_update(
-    *,
-    user: User,
-    listing_id: int,
-    title: str,
-    category: Category,
-    condition: str,
-    price: Decimal,
-    description: str = "",
-    brand: str = "",
-    size: str = "",
-    colour: str = "",
-    shipping_price: Decimal = Decimal("0.00"),
-    quantity: int = 1,
-) -> Listing:
+def listing_update(*, user: User, listing_id: int, details: ListingDetails) -> Listing:
     """Change the details of a listing that is not reserved or sold. Locks the listing row.
 
-    `quantity` is the number of units on sale. It can't change while units are held by a
-    checkout not yet paid (`held_quantity`): their release gives them back, so stock would end
-    above what the seller set. Raises ListingNotFound (not the user's), ListingStateError.
+    `details.quantity` is the number of units on sale. It can't change while units are held
+    by a checkout not yet paid (`held_quantity`): their release gives them back, so stock would
+    end above what the seller set. Raises ListingNotFound (not the user's), ListingStateError.
     """
     listing = access_listing_for_seller(user=user, listing_id=listing_id, lock=True)
     if listing.status == Listing.Status.RESERVED:
@@ -145,35 +152,13 @@ def listing_update(
             _("This item is %(status)s and can no longer be edited.")
             % {"status": listing.get_status_display().lower()}
         )
-    if quantity != listing.quantity and listing.held_quantity:
+    if details.quantity != listing.quantity and listing.held_quantity:
         raise ListingStateError(held_quantity_message(listing.held_quantity))
-    listing.title = title.strip()
-    listing.slug = listing_slug(title)
-    listing.description = description.strip()
-    listing.category = category
-    listing.brand = brand.strip()
-    listing.size = size.strip()
-    listing.condition = condition
-    listing.colour = colour.strip()
-    listing.price = price
-    listing.shipping_price = shipping_price
-    listing.quantity = quantity
-    listing.save(
-        update_fields=[
-            "title",
-            "slug",
-            "description",
-            "category",
-            "brand",
-            "size",
-            "condition",
-            "colour",
-            "price",
-            "shipping_price",
-            "quantity",
-            "updated_at",
-        ]
-    )
+    values = details.values()
+    for name, value in values.items():
+        setattr(listing, name, value)
+    listing.slug = listing_slug(details.title)
+    listing.save(update_fields=[*values, "slug", "updated_at"])
     audit_log(action="listing.updated", actor=user, target=listing)
     return listing
 

@@ -23,16 +23,8 @@ class _Rollback(Exception):
 
 
 def _edit(*, user, listing_id):
-    listing = Listing.objects.get(pk=listing_id)
-    return services.listing_update(
-        user=user,
-        listing_id=listing_id,
-        title=listing.title,
-        category=listing.category,
-        condition=listing.condition,
-        price=listing.price,
-        quantity=listing.quantity,
-    )
+    details = services.ListingDetails.of(Listing.objects.get(pk=listing_id))
+    return services.listing_update(user=user, listing_id=listing_id, details=details)
 
 
 SERVICES = {

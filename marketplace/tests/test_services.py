@@ -17,8 +17,9 @@ from marketplace.exceptions import (
     ListingNotPublishable,
     ListingStateError,
 )
-from marketplace.forms import ImagesAddForm
+from marketplace.forms import ImagesAddForm, ListingCreateForm, ListingForm
 from marketplace.models import Favourite, Listing, ListingImage, listing_slug
+from marketplace.services import ListingDetails
 from marketplace.tests.conftest import jpeg_upload
 from marketplace.tests.factories import ListingFactory, ListingImageFactory
 from ops.models import AuditLog
@@ -26,17 +27,21 @@ from ops.models import AuditLog
 pytestmark = pytest.mark.django_db
 
 
-def create(seller, category, **overrides) -> Listing:
-    kwargs = {
-        "seller": seller,
+def create(seller, category, *, images=None, publish=False, **overrides) -> Listing:
+    details = {
         "title": "Wool coat",
         "category": category,
         "condition": Listing.Condition.LIKE_NEW,
         "price": Decimal("49.90"),
         "shipping_price": Decimal("4.50"),
-        "images": [jpeg_upload()],
+        **overrides,
     }
-    return services.listing_create(**{**kwargs, **overrides})
+    return services.listing_create(
+        seller=seller,
+        details=ListingDetails(**details),
+        images=[jpeg_upload()] if images is None else images,
+        publish=publish,
+    )
 
 
 def test_listing_create_stores_a_draft_with_webp_photos_and_renditions(seller, category, settings):
@@ -122,16 +127,24 @@ def test_slug_is_one_rule_for_the_service_and_the_model(seller, category):
     assert listing_slug("!!!") == ListingFactory(title="!!!").slug == "item"
 
 
+def test_listing_form_and_services_share_one_list_of_details():
+    """The listing form has exactly the fields ListingDetails carries to the services."""
+    assert set(ListingForm.base_fields) == set(ListingDetails.names())
+    assert set(ListingCreateForm.base_fields) == {*ListingDetails.names(), "images"}
+
+
 def test_listing_update_changes_fields_and_slug(seller, category):
     """The seller can edit details; the slug follows the title."""
     listing = ListingFactory(seller=seller)
     services.listing_update(
         user=seller,
         listing_id=listing.pk,
-        title="Red wool coat",
-        category=category,
-        condition=Listing.Condition.FAIR,
-        price=Decimal("30.00"),
+        details=ListingDetails(
+            title="Red wool coat",
+            category=category,
+            condition=Listing.Condition.FAIR,
+            price=Decimal("30.00"),
+        ),
     )
     listing.refresh_from_db()
     assert (listing.title, listing.slug, listing.price) == ("Red wool coat", "red-wool-coat", 30)
@@ -144,10 +157,9 @@ def test_listing_update_refuses_a_sold_listing(seller, category):
         services.listing_update(
             user=seller,
             listing_id=listing.pk,
-            title="x",
-            category=category,
-            condition=Listing.Condition.FAIR,
-            price=Decimal("30.00"),
+            details=ListingDetails(
+                title="x", category=category, condition=Listing.Condition.FAIR, price=Decimal("30")
+            ),
         )
 
 
