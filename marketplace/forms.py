@@ -3,15 +3,16 @@
 from decimal import Decimal
 
 from django import forms
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from core.images import ProcessedImage, process_image
 from marketplace import selectors
+from marketplace.exceptions import ListingImageError
 from marketplace.models import MAX_PRICE, MIN_PRICE, Category, Listing, ListingImage
 from marketplace.selectors import SORTS, ListingFilters
-from marketplace.services.listings import held_quantity_message
+from marketplace.services.images import images_check_count
+from marketplace.services.listings import ListingDetails, held_quantity_message
 
 MAX_SHIPPING = Decimal("1000.00")
 IMAGE_ACCEPT = "image/jpeg,image/png,image/webp"
@@ -47,13 +48,10 @@ class MultipleFileField(forms.FileField):
 
 def process_uploads(files: list, *, already: int = 0) -> list[ProcessedImage]:
     """Validate and re-encode every upload; one error per bad file, naming it."""
-    maximum = settings.LISTING_IMAGES_MAX
-    if already + len(files) > maximum:
-        raise ValidationError(
-            _("You can add at most %(max)d photos per listing (%(left)d more for this one).")
-            % {"max": maximum, "left": max(0, maximum - already)},
-            code="too_many_images",
-        )
+    try:  # before re-encoding anything: the service checks again under the listing lock
+        images_check_count(existing=already, adding=len(files))
+    except ListingImageError as error:
+        raise ValidationError(str(error), code="too_many_images") from error
     processed, errors = [], []
     for upload in files:
         try:
@@ -140,9 +138,15 @@ class ListingForm(CatalogForm):
             # Units in a checkout not yet paid: the quantity is locked until they are settled.
             self.fields["quantity"].help_text = held_quantity_message(held)
 
-    def service_kwargs(self) -> dict:
-        data = self.cleaned_data
-        return {field: data[field] for field in self.base_fields if field != "images"}
+    @staticmethod
+    def initial_for(listing: Listing) -> dict:
+        """The form's initial values for editing `listing` (the category as its id)."""
+        names = [name for name in ListingDetails.names() if name != "category"]
+        return {**{name: getattr(listing, name) for name in names}, "category": listing.category_id}
+
+    def details(self) -> ListingDetails:
+        """The valid input as the services take it (call after is_valid())."""
+        return ListingDetails(**{name: self.cleaned_data[name] for name in ListingDetails.names()})
 
 
 class ListingCreateForm(ListingForm):

@@ -56,21 +56,34 @@ class ListingStatus(models.TextChoices):
     REMOVED = "removed", _("Removed")
 
 
+# Statuses anyone may see (with the other conditions of ListingQuerySet.visible()).
+VISIBLE_STATUSES = (ListingStatus.ACTIVE, ListingStatus.RESERVED, ListingStatus.SOLD)
+
+
+def listing_slug(title: str) -> str:
+    """The URL slug of a listing titled `title` (set on create and whenever the title changes)."""
+    return slugify(title)[:90] or "item"
+
+
 class ListingQuerySet(models.QuerySet):
     def not_deleted(self) -> "ListingQuerySet":
         return self.filter(deleted_at__isnull=True)
 
     def visible(self) -> "ListingQuerySet":
-        """Listings anyone may see: active or sold/reserved, not deleted, hidden or banned."""
+        """Listings anyone may see: active or sold/reserved, not deleted, hidden or banned.
+
+        The query form of marketplace.rules.listing_is_visible (tests keep them equal)."""
         return self.filter(
             deleted_at__isnull=True,
             is_hidden=False,
             seller__is_banned=False,
             seller__is_active=True,
-            status__in=[Listing.Status.ACTIVE, Listing.Status.RESERVED, Listing.Status.SOLD],
+            status__in=VISIBLE_STATUSES,
         )
 
     def for_sale(self) -> "ListingQuerySet":
+        """Listings that can be bought: the query form of marketplace.rules.listing_is_for_sale
+        (tests keep them equal)."""
         return self.visible().filter(status=Listing.Status.ACTIVE, quantity__gt=0)
 
 
@@ -158,17 +171,13 @@ class Listing(TimeStampedModel):
 
     def save(self, *args, **kwargs) -> None:
         if not self.slug:
-            self.slug = slugify(self.title)[:90] or "item"
+            self.slug = listing_slug(self.title)
             if kwargs.get("update_fields") is not None:
                 kwargs["update_fields"] = {*kwargs["update_fields"], "slug"}
         super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
         return reverse("marketplace:listing", kwargs={"pk": self.pk, "slug": self.slug or "item"})
-
-    @property
-    def is_for_sale(self) -> bool:
-        return self.status == self.Status.ACTIVE and self.quantity > 0 and self.deleted_at is None
 
 
 def listing_image_upload_to(instance: "ListingImage", filename: str) -> str:

@@ -10,11 +10,11 @@ from django.urls import reverse
 
 from accounts.models import User
 from marketplace.models import Category, Favourite, Listing, ListingImage
+from marketplace.rules import listing_is_visible
 
 CATEGORY_NAV_CACHE_KEY = "marketplace:category-nav:v1"
 CATEGORY_TREE_CACHE_KEY = "marketplace:category-tree:v1"
 
-VISIBLE_STATUSES = (Listing.Status.ACTIVE, Listing.Status.RESERVED, Listing.Status.SOLD)
 SORTS = {
     "newest": ("-published_at", "-id"),
     "price_asc": ("price", "-id"),
@@ -174,20 +174,9 @@ def listing_for_detail(*, listing_id: int, viewer: User | None) -> Listing:
         and viewer.is_authenticated
         and (viewer.pk == listing.seller_id or viewer.is_staff)
     )
-    if not is_owner and not _is_visible(listing):
+    if not is_owner and not listing_is_visible(listing):
         raise Http404("No such listing.")
     return listing
-
-
-def _is_visible(listing: Listing) -> bool:
-    """Listing.objects.visible() for one loaded row (seller already joined)."""
-    return (
-        listing.deleted_at is None
-        and not listing.is_hidden
-        and not listing.seller.is_banned
-        and listing.seller.is_active
-        and listing.status in VISIBLE_STATUSES
-    )
 
 
 def seller_active_listing_count(*, seller: User) -> int:

@@ -11,10 +11,10 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
+from core.http import safe_next_url
 from marketplace import selectors, services
 from marketplace.exceptions import MarketplaceError
 from marketplace.forms import (
@@ -25,6 +25,7 @@ from marketplace.forms import (
     ListingForm,
 )
 from marketplace.models import Listing
+from marketplace.rules import listing_is_for_sale
 
 
 def _form_error(error: Exception) -> ValidationError | str:
@@ -132,6 +133,8 @@ def listing_detail(request: HttpRequest, pk: int, slug: str) -> HttpResponse:
             "seller": listing.seller,
             "seller_active_count": selectors.seller_active_listing_count(seller=listing.seller),
             "is_owner": is_owner,
+            "actions": services.listing_actions(listing, request.user),
+            "for_sale": listing_is_for_sale(listing),
             "is_favourited": selectors.is_favourited(user=request.user, listing_id=listing.pk),
             "canonical_url": request.build_absolute_uri(listing.get_absolute_url()),
         },
@@ -154,11 +157,9 @@ def seller(request: HttpRequest, username: str) -> HttpResponse:
 
 @login_required
 def my_listings(request: HttpRequest) -> HttpResponse:
-    return render(
-        request,
-        "marketplace/my_listings.html",
-        {"page": _paginate(request, selectors.my_listings(seller=request.user))},
-    )
+    page = _paginate(request, selectors.my_listings(seller=request.user))
+    rows = [(listing, services.listing_actions(listing, request.user)) for listing in page]
+    return render(request, "marketplace/my_listings.html", {"page": page, "rows": rows})
 
 
 @login_required
@@ -180,7 +181,7 @@ def listing_create(request: HttpRequest) -> HttpResponse:
                 seller=request.user,
                 images=form.cleaned_data["images"],
                 publish=publish,
-                **form.service_kwargs(),
+                details=form.details(),
             )
         except (MarketplaceError, ValidationError) as error:
             form.add_error(None, _form_error(error))
@@ -193,28 +194,15 @@ def listing_create(request: HttpRequest) -> HttpResponse:
     return render(request, "marketplace/listing_form.html", {"form": form, "listing": None})
 
 
-def _edit_context(listing: Listing, **forms) -> dict:
+def _edit_context(request: HttpRequest, listing: Listing, **forms) -> dict:
     images = selectors.listing_images(listing=listing)
     order_form = forms.get("order_form") or ImagesOrderForm(images=images)
     return {
         "listing": listing,
+        "actions": services.listing_actions(listing, request.user),
         "images": images,
         "form": forms.get("form")
-        or ListingForm(
-            held=listing.held_quantity,
-            initial={
-                "title": listing.title,
-                "category": listing.category_id,
-                "description": listing.description,
-                "brand": listing.brand,
-                "size": listing.size,
-                "condition": listing.condition,
-                "colour": listing.colour,
-                "price": listing.price,
-                "shipping_price": listing.shipping_price,
-                "quantity": listing.quantity,
-            },
-        ),
+        or ListingForm(held=listing.held_quantity, initial=ListingForm.initial_for(listing)),
         "add_form": forms.get("add_form") or ImagesAddForm(existing=len(images)),
         "order_form": order_form,
         "photo_rows": list(zip(images, order_form, strict=False)),
@@ -231,14 +219,15 @@ def listing_edit(request: HttpRequest, pk: int) -> HttpResponse:
         if form.is_valid():
             try:
                 services.listing_update(
-                    user=request.user, listing_id=listing.pk, **form.service_kwargs()
+                    user=request.user, listing_id=listing.pk, details=form.details()
                 )
             except MarketplaceError as error:
                 form.add_error(None, str(error))
             else:
                 messages.success(request, _("Your changes are saved."))
                 return redirect("marketplace:listing_edit", pk=listing.pk)
-    return render(request, "marketplace/listing_edit.html", _edit_context(listing, form=form))
+    context = _edit_context(request, listing, form=form)
+    return render(request, "marketplace/listing_edit.html", context)
 
 
 @login_required
@@ -257,7 +246,7 @@ def listing_images_add(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Photos added."))
             return redirect("marketplace:listing_edit", pk=listing.pk)
-    context = _edit_context(listing, add_form=add_form)
+    context = _edit_context(request, listing, add_form=add_form)
     return render(request, "marketplace/listing_edit.html", context, status=400)
 
 
@@ -277,7 +266,7 @@ def listing_images_reorder(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Photo order saved."))
         return redirect("marketplace:listing_edit", pk=listing.pk)
-    context = _edit_context(listing, order_form=order_form)
+    context = _edit_context(request, listing, order_form=order_form)
     return render(request, "marketplace/listing_edit.html", context, status=400)
 
 
@@ -301,15 +290,6 @@ LISTING_ACTIONS = {
 }
 
 
-def _safe_next(request: HttpRequest, default: str) -> str:
-    target = request.POST.get("next") or ""
-    if url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return default
-
-
 @login_required
 @require_POST
 def listing_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
@@ -321,7 +301,7 @@ def listing_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         messages.error(request, str(error))
     else:
         messages.success(request, done)
-    return redirect(_safe_next(request, reverse("marketplace:my_listings")))
+    return redirect(safe_next_url(request, reverse("marketplace:my_listings")))
 
 
 @login_required
@@ -344,4 +324,4 @@ def favourite_toggle(request: HttpRequest, pk: int) -> HttpResponse:
             "marketplace/components.html#favourite_button",
             {"listing_pk": pk, "is_favourited": save, "next_url": request.POST.get("next", "")},
         )
-    return redirect(_safe_next(request, reverse("marketplace:favourites")))
+    return redirect(safe_next_url(request, reverse("marketplace:favourites")))

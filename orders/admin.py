@@ -17,7 +17,7 @@ from orders.models import (
     Refund,
     SellerPaymentAccount,
 )
-from orders.services import disputes, refunds
+from orders.services import disputes, payment, refunds
 
 
 class ReadOnly:
@@ -57,7 +57,7 @@ def _refund(order_id: int, actor) -> str:
 
 
 def _cancel(order_id: int, actor) -> str:
-    order = refunds.order_cancel(order_id=order_id, actor=actor)
+    order = payment.order_cancel(order_id=order_id, actor=actor)
     if order.status == Order.Status.CANCELLED:
         return "cancelled."
     return "cancellation requested; the order changes when the payment provider confirms it."

@@ -9,10 +9,8 @@ from django.http import Http404
 from marketplace.models import Listing
 from orders.models import Address, CartItem, Checkout, Order, OrderEvent
 from orders.payments import get_gateway
-from orders.rules import unavailable_reason
+from orders.rules import Price, lines_price, prices_total, unavailable_reason
 from orders.services.cart import SESSION_KEY
-
-ZERO = Decimal("0.00")
 
 
 @dataclass
@@ -40,16 +38,21 @@ class CartGroup:
         return [line for line in self.lines if line.available]
 
     @property
+    def price(self) -> Price:
+        """What the buyable lines cost (orders.rules.lines_price, as checkout charges it)."""
+        return lines_price((line.listing, line.quantity) for line in self.buyable_lines)
+
+    @property
     def items_total(self) -> Decimal:
-        return sum((line.line_total for line in self.buyable_lines), ZERO)
+        return self.price.items_total
 
     @property
     def shipping_total(self) -> Decimal:
-        return sum((line.listing.shipping_price for line in self.buyable_lines), ZERO)
+        return self.price.shipping_total
 
     @property
     def subtotal(self) -> Decimal:
-        return self.items_total + self.shipping_total
+        return self.price.total
 
 
 def _cart_quantities(user, session) -> dict[int, int]:
@@ -80,6 +83,11 @@ def cart_groups(*, user, session) -> list[CartGroup]:
         group = groups.setdefault(listing.seller_id, CartGroup(seller=listing.seller))
         group.lines.append(CartLine(listing=listing, quantity=quantity, problem=problem))
     return list(groups.values())
+
+
+def cart_total(groups: list[CartGroup]) -> Decimal:
+    """What the buyer would pay for the cart (buyable lines): the total checkout will charge."""
+    return prices_total(group.price for group in groups)
 
 
 def cart_count(*, user, session) -> int:

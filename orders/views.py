@@ -6,9 +6,9 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from core.http import safe_next_url
 from orders import selectors
 from orders.exceptions import OrdersError
 from orders.forms import (
@@ -24,21 +24,14 @@ from orders.models import Checkout, Order
 from orders.payments import get_gateway
 from orders.services import cart as cart_services
 from orders.services import checkout as checkout_services
-from orders.services import refunds, transitions
+from orders.services import payment, refunds, transitions
 from orders.services import sellers as seller_services
-
-
-def _back(request: HttpRequest, default: str) -> str:
-    target = request.POST.get("next") or ""
-    if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
-        return target
-    return default
 
 
 # --- Cart -------------------------------------------------------------------------------------
 def cart(request: HttpRequest) -> HttpResponse:
     groups = selectors.cart_groups(user=request.user, session=request.session)
-    total = sum((group.subtotal for group in groups), 0)
+    total = selectors.cart_total(groups)
     can_checkout = bool(groups) and all(line.available for g in groups for line in g.lines)
     return render(
         request,
@@ -62,7 +55,7 @@ def cart_add(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, "Added to your cart.")
     except OrdersError as exc:
         messages.error(request, exc.message)
-        return redirect(_back(request, reverse("orders:cart")))
+        return redirect(safe_next_url(request, reverse("orders:cart")))
     return redirect("orders:cart")
 
 
@@ -102,35 +95,37 @@ def checkout(request: HttpRequest) -> HttpResponse:
     new_address = AddressForm(request.POST if request.POST.get("address_mode") == "new" else None)
     has_saved = choose.fields["address"].queryset.exists()
     if request.method == "POST":
-        address = None
+        address = new_fields = None
         if request.POST.get("address_mode") == "new" or not has_saved:
             if new_address.is_bound and new_address.is_valid():
-                address = checkout_services.address_create(
-                    user=request.user, **new_address.cleaned_data
-                )
+                new_fields = new_address.cleaned_data
         elif choose.is_valid() and choose.cleaned_data["address"]:
             address = choose.cleaned_data["address"]
         else:
             choose.add_error("address", "Choose an address or enter a new one.")
-        if address is not None:
+        if address is not None or new_fields is not None:
+
+            def payment_urls(chk: Checkout) -> tuple[str, str]:
+                kwargs = {"public_id": chk.public_id}
+                return_url = reverse("orders:checkout_return", kwargs=kwargs)
+                cancel_url = reverse("orders:checkout_cancel", kwargs=kwargs)
+                return (
+                    request.build_absolute_uri(return_url) + "?session_id={CHECKOUT_SESSION_ID}",
+                    request.build_absolute_uri(cancel_url),
+                )
+
             try:
-                chk = checkout_services.checkout_reserve(buyer=request.user, address=address)
-                return_url = request.build_absolute_uri(
-                    reverse("orders:checkout_return", kwargs={"public_id": chk.public_id})
+                url = checkout_services.checkout_place(
+                    buyer=request.user,
+                    address=address,
+                    new_address=new_fields,
+                    payment_urls=payment_urls,
                 )
-                cancel_url = request.build_absolute_uri(
-                    reverse("orders:checkout_cancel", kwargs={"public_id": chk.public_id})
-                )
-                url = checkout_services.checkout_start_payment(
-                    checkout=chk,
-                    success_url=return_url + "?session_id={CHECKOUT_SESSION_ID}",
-                    cancel_url=cancel_url,
-                )
-                return redirect(url)
             except OrdersError as exc:
                 messages.error(request, exc.message)
                 return redirect("orders:cart")
-    total = sum((group.subtotal for group in groups), 0)
+            return redirect(url)
+    total = selectors.cart_total(groups)
     return render(
         request,
         "orders/checkout.html",
@@ -152,7 +147,7 @@ def test_payment(request: HttpRequest, public_id) -> HttpResponse:
         raise Http404("Not a test payment.")
     if request.method == "POST":
         approve = request.POST.get("decision") == "approve"
-        chk = checkout_services.checkout_test_payment_decide(
+        chk = payment.checkout_test_payment_decide(
             checkout=chk, actor=request.user, approve=approve
         )
         if chk.status == Checkout.Status.PAID:
@@ -166,7 +161,7 @@ def test_payment(request: HttpRequest, public_id) -> HttpResponse:
 def checkout_return(request: HttpRequest, public_id) -> HttpResponse:
     chk = selectors.access_checkout(user=request.user, public_id=public_id)
     try:
-        checkout_services.checkout_confirm_return(checkout=chk)
+        payment.checkout_confirm_return(checkout=chk)
     except OrdersError as exc:
         messages.warning(request, exc.message)
     return redirect("orders:checkout_done", public_id=public_id)
@@ -176,7 +171,7 @@ def checkout_return(request: HttpRequest, public_id) -> HttpResponse:
 def checkout_cancel(request: HttpRequest, public_id) -> HttpResponse:
     chk = selectors.access_checkout(user=request.user, public_id=public_id)
     if request.method == "POST":
-        checkout_services.checkout_mark_failed(
+        payment.checkout_mark_failed(
             checkout_id=chk.pk, actor=request.user, role="buyer", note="Payment cancelled"
         )
         messages.info(request, "Payment cancelled; your items were released.")
@@ -242,7 +237,7 @@ def order_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     return _order_action(
         request,
         pk,
-        lambda: refunds.order_cancel(order_id=pk, actor=request.user),
+        lambda: payment.order_cancel(order_id=pk, actor=request.user),
         "The order was cancelled.",
     )
 

@@ -25,13 +25,13 @@ def request_ip(request: HttpRequest | None) -> str | None:
 def signup_record(*, user: User, method: str = "email") -> None:
     """A member finished signing up (any way): make sure they have a profile, count it."""
     profile_for(user)
-    analytics.capture(user, "signup", method=method)
+    analytics.capture_on_commit(user, "signup", method=method)
 
 
 def login_record(*, user: User, ip_address: str | None = None) -> None:
     """A member signed in: audited as "auth.login" and counted as "login"."""
     audit_log(action="auth.login", actor=user, target=user, ip_address=ip_address)
-    analytics.capture(user, "login")
+    analytics.capture_on_commit(user, "login")
 
 
 def login_failure_record(

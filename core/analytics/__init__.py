@@ -1,8 +1,10 @@
 """Product analytics: one adapter, PostHog when POSTHOG_KEY is set, a local recorder otherwise.
 
-Call `capture(user, "event_name", key=value, ...)` from services. The event is sent after
-the surrounding transaction commits (never for rolled-back work) and never blocks a request:
-the PostHog SDK queues events and sends them from its own background thread.
+Call `capture_on_commit(user, "event_name", key=value, ...)` from services, inside their
+transaction, without wrapping it in `transaction.on_commit` yourself: the function defers the
+event to after the surrounding transaction commits (never sent for rolled-back work; at once
+outside a transaction) and never blocks a request: the PostHog SDK queues events and sends
+them from its own background thread.
 """
 
 import logging
@@ -38,8 +40,12 @@ def distinct_id_for(user: Any) -> str:
     return "anonymous"
 
 
-def capture(user: Any, name: str, **properties: Any) -> None:
-    """Record `name` for `user` (or anonymous) once the current transaction commits."""
+def capture_on_commit(user: Any, name: str, **properties: Any) -> None:
+    """Record `name` for `user` (or anonymous) once the current transaction commits.
+
+    The deferral is built in (the one convention for every caller): don't wrap this in
+    `transaction.on_commit`. Outside a transaction the event is recorded at once.
+    """
     event = Event(distinct_id=distinct_id_for(user), name=name, properties=properties)
 
     def send() -> None:
@@ -51,8 +57,8 @@ def capture(user: Any, name: str, **properties: Any) -> None:
     transaction.on_commit(send)
 
 
-# The marketplace funnel's server-side events, by stage. Services call capture() with these
-# names; PostHog dashboards and the admin funnel are built on them. Add new names here.
+# The marketplace funnel's server-side events, by stage. Services call capture_on_commit() with
+# these names; PostHog dashboards and the admin funnel are built on them. Add new names here.
 FUNNEL_EVENTS: dict[str, tuple[str, ...]] = {
     "acquisition": ("signup", "login", "logout", "email_verified", "social_login"),
     "discovery": (

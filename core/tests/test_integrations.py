@@ -70,11 +70,11 @@ def test_posthog_backend_sends_events_to_the_batch_api(vendor_server):
 def test_capture_uses_posthog_when_key_set_and_sends_after_commit(
     settings, vendor_server, django_capture_on_commit_callbacks
 ):
-    """capture() picks the PostHog backend from settings and sends only after commit."""
+    """capture_on_commit() picks the PostHog backend from settings and sends only after commit."""
     settings.POSTHOG_KEY = "phc_after_commit"
     settings.POSTHOG_HOST = vendor_server
     with django_capture_on_commit_callbacks(execute=True):
-        analytics.capture(None, "search_performed", q="denim")
+        analytics.capture_on_commit(None, "search_performed", q="denim")
     backend = analytics.get_backend()
     assert isinstance(backend, PostHogBackend)
     backend.flush()

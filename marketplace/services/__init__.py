@@ -8,7 +8,9 @@ from marketplace.services.images import (
     listing_images_reorder,
 )
 from marketplace.services.listings import (
+    ListingDetails,
     access_listing_for_seller,
+    listing_actions,
     listing_create,
     listing_delete,
     listing_mark_sold,
@@ -25,9 +27,11 @@ from marketplace.services.stock import (
 )
 
 __all__ = [
+    "ListingDetails",
     "access_listing_for_seller",
     "favourite_add",
     "favourite_remove",
+    "listing_actions",
     "listing_create",
     "listing_delete",
     "listing_image_remove",

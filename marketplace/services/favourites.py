@@ -23,9 +23,7 @@ def favourite_add(*, user: User, listing_id: int) -> Favourite:
     except IntegrityError:  # a double click raced us
         return Favourite.objects.get(user=user, listing=listing)
     if created:
-        transaction.on_commit(
-            lambda: analytics.capture(user, "listing_favourited", listing_id=listing.pk)
-        )
+        analytics.capture_on_commit(user, "listing_favourited", listing_id=listing.pk)
     return favourite
 
 

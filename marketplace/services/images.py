@@ -71,6 +71,21 @@ def _store(processed: ProcessedImage, written: list[str]) -> tuple[str, list[dic
     return name, variants
 
 
+def images_check_count(*, existing: int, adding: int) -> None:
+    """The photo limit, for the form (before re-encoding anything) and the service (under the
+    listing lock): at most settings.LISTING_IMAGES_MAX per listing. Raises ListingImageError."""
+    maximum = settings.LISTING_IMAGES_MAX
+    if existing + adding > maximum:
+        raise ListingImageError(
+            ngettext(
+                "You can add at most %(max)d photo per listing (%(left)d more for this one).",
+                "You can add at most %(max)d photos per listing (%(left)d more for this one).",
+                maximum,
+            )
+            % {"max": maximum, "left": max(0, maximum - existing)}
+        )
+
+
 def images_store(
     *, listing: Listing, images: Sequence[ProcessedImage], written: list[str]
 ) -> list[ListingImage]:
@@ -80,18 +95,7 @@ def images_store(
     files if it fails (see files_removed_on_error).
     """
     start = ListingImage.objects.filter(listing=listing).count()
-    maximum = settings.LISTING_IMAGES_MAX
-    if start + len(images) > maximum:
-        raise ListingImageError(
-            ngettext(
-                "A listing can have at most %(max)d photo.",
-                "A listing can have at most %(max)d photos.",
-                maximum,
-            )
-            % {"max": maximum}
-            + " "
-            + _("It has %(count)d already.") % {"count": start}
-        )
+    images_check_count(existing=start, adding=len(images))
     rows = []
     for offset, processed in enumerate(images):
         name, variants = _store(processed, written)

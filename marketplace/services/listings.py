@@ -1,13 +1,14 @@
 """Listings: create, edit and move through their life (draft -> active -> sold / deleted)."""
 
 from collections.abc import Sequence
+from dataclasses import dataclass, fields
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
-from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -15,12 +16,14 @@ from accounts.models import User
 from core import analytics
 from core.audit import audit_log
 from marketplace.exceptions import ListingNotPublishable, ListingStateError
-from marketplace.models import Category, Listing, ListingImage
-from marketplace.services.access import access_listing_for_seller
+from marketplace.models import Category, Listing, ListingImage, listing_slug
+from marketplace.services.access import access_listing_for_seller, may_manage_listing
 from marketplace.services.images import files_removed_on_error, images_process, images_store
 
 __all__ = [
+    "ListingDetails",
     "access_listing_for_seller",
+    "listing_actions",
     "listing_create",
     "listing_delete",
     "listing_mark_sold",
@@ -29,26 +32,77 @@ __all__ = [
     "listing_update",
 ]
 
-EDITABLE_STATUSES = (Listing.Status.DRAFT, Listing.Status.ACTIVE, Listing.Status.REMOVED)
+
+@dataclass(frozen=True)
+class ListingDetails:
+    """What the seller describes about an item: the fields listing_create and listing_update
+    write, the form fills (ListingForm.details) and the edit page shows. A new field of the
+    listing form is one more field here (and on the model and the form), nothing else."""
+
+    title: str
+    category: Category
+    condition: str
+    price: Decimal
+    description: str = ""
+    brand: str = ""
+    size: str = ""
+    colour: str = ""
+    shipping_price: Decimal = Decimal("0.00")
+    quantity: int = 1
+
+    @classmethod
+    def names(cls) -> list[str]:
+        return [f.name for f in fields(cls)]
+
+    @classmethod
+    def of(cls, listing: Listing) -> "ListingDetails":
+        """The details `listing` has now."""
+        return cls(**{name: getattr(listing, name) for name in cls.names()})
+
+    def values(self) -> dict[str, Any]:
+        """Field name -> value to store, text stripped of surrounding spaces."""
+        values = {}
+        for name in self.names():
+            value = getattr(self, name)
+            values[name] = value.strip() if isinstance(value, str) else value
+        return values
 
 
-def _slug(title: str) -> str:
-    return slugify(title)[:90] or "item"
+S = Listing.Status
+EDITABLE_STATUSES = (S.DRAFT, S.ACTIVE, S.REMOVED)
+PUBLISHABLE_STATUSES = (S.DRAFT, S.REMOVED)  # removed: staff only
+SELLABLE_STATUSES = (S.ACTIVE, S.RESERVED)
+
+
+def listing_actions(listing: Listing, user: User) -> frozenset[str]:
+    """What `user` may do to `listing` now ("edit", "publish", "unpublish", "mark_sold",
+    "delete"), by the rules the services below enforce: pages draw only buttons that work.
+
+    Preconditions on the listing's content are left to the service and its message (publishing
+    needs a photo and a quantity; an edit needs valid details and may not change a held
+    quantity). Nothing for anyone but the seller or staff, nor for a deleted listing.
+    """
+    if not may_manage_listing(user, listing):
+        return frozenset()
+    status = listing.status
+    actions = set()
+    if status in EDITABLE_STATUSES:
+        actions.add("edit")
+    if status == S.DRAFT or (status == S.REMOVED and user.is_staff):
+        actions.add("publish")
+    if status == S.ACTIVE:
+        actions.add("unpublish")
+    if status in SELLABLE_STATUSES:
+        actions.add("mark_sold")
+    if status != S.RESERVED:
+        actions.add("delete")
+    return frozenset(actions)
 
 
 def listing_create(
     *,
     seller: User,
-    title: str,
-    category: Category,
-    condition: str,
-    price: Decimal,
-    description: str = "",
-    brand: str = "",
-    size: str = "",
-    colour: str = "",
-    shipping_price: Decimal = Decimal("0.00"),
-    quantity: int = 1,
+    details: ListingDetails,
     images: Sequence = (),
     publish: bool = False,
 ) -> Listing:
@@ -62,53 +116,28 @@ def listing_create(
     with files_removed_on_error() as written, transaction.atomic():
         listing = Listing.objects.create(
             seller=seller,
-            title=title.strip(),
-            slug=_slug(title),
-            description=description.strip(),
-            category=category,
-            brand=brand.strip(),
-            size=size.strip(),
-            condition=condition,
-            colour=colour.strip(),
-            price=price,
-            shipping_price=shipping_price,
-            quantity=quantity,
+            slug=listing_slug(details.title),
             currency=settings.CURRENCY,
+            **details.values(),
         )
         images_store(listing=listing, images=processed, written=written)
         if not seller.is_seller:
             seller.is_seller = True
             seller.save(update_fields=["is_seller"])
         audit_log(action="listing.created", actor=seller, target=listing)
-        transaction.on_commit(
-            lambda: analytics.capture(seller, "listing_created", listing_id=listing.pk)
-        )
+        analytics.capture_on_commit(seller, "listing_created", listing_id=listing.pk)
         if publish:
             listing = listing_publish(user=seller, listing_id=listing.pk)
     return listing
 
 
 @transaction.atomic
-def listing_update(
-    *,
-    user: User,
-    listing_id: int,
-    title: str,
-    category: Category,
-    condition: str,
-    price: Decimal,
-    description: str = "",
-    brand: str = "",
-    size: str = "",
-    colour: str = "",
-    shipping_price: Decimal = Decimal("0.00"),
-    quantity: int = 1,
-) -> Listing:
+def listing_update(*, user: User, listing_id: int, details: ListingDetails) -> Listing:
     """Change the details of a listing that is not reserved or sold. Locks the listing row.
 
-    `quantity` is the number of units on sale. It can't change while units are held by a
-    checkout not yet paid (`held_quantity`): their release gives them back, so stock would end
-    above what the seller set. Raises ListingNotFound (not the user's), ListingStateError.
+    `details.quantity` is the number of units on sale. It can't change while units are held
+    by a checkout not yet paid (`held_quantity`): their release gives them back, so stock would
+    end above what the seller set. Raises ListingNotFound (not the user's), ListingStateError.
     """
     listing = access_listing_for_seller(user=user, listing_id=listing_id, lock=True)
     if listing.status == Listing.Status.RESERVED:
@@ -123,35 +152,13 @@ def listing_update(
             _("This item is %(status)s and can no longer be edited.")
             % {"status": listing.get_status_display().lower()}
         )
-    if quantity != listing.quantity and listing.held_quantity:
+    if details.quantity != listing.quantity and listing.held_quantity:
         raise ListingStateError(held_quantity_message(listing.held_quantity))
-    listing.title = title.strip()
-    listing.slug = _slug(title)
-    listing.description = description.strip()
-    listing.category = category
-    listing.brand = brand.strip()
-    listing.size = size.strip()
-    listing.condition = condition
-    listing.colour = colour.strip()
-    listing.price = price
-    listing.shipping_price = shipping_price
-    listing.quantity = quantity
-    listing.save(
-        update_fields=[
-            "title",
-            "slug",
-            "description",
-            "category",
-            "brand",
-            "size",
-            "condition",
-            "colour",
-            "price",
-            "shipping_price",
-            "quantity",
-            "updated_at",
-        ]
-    )
+    values = details.values()
+    for name, value in values.items():
+        setattr(listing, name, value)
+    listing.slug = listing_slug(details.title)
+    listing.save(update_fields=[*values, "slug", "updated_at"])
     audit_log(action="listing.updated", actor=user, target=listing)
     return listing
 
@@ -176,7 +183,7 @@ def listing_publish(*, user: User, listing_id: int) -> Listing:
     listing = access_listing_for_seller(user=user, listing_id=listing_id, lock=True)
     if listing.status == Listing.Status.ACTIVE:
         return listing
-    if listing.status not in (Listing.Status.DRAFT, Listing.Status.REMOVED):
+    if listing.status not in PUBLISHABLE_STATUSES:
         raise ListingStateError(_("Only drafts can be published."))
     if listing.status == Listing.Status.REMOVED and not user.is_staff:
         raise ListingStateError(_("This listing was removed by our team and can't be published."))
@@ -189,9 +196,7 @@ def listing_publish(*, user: User, listing_id: int) -> Listing:
     listing.save(update_fields=["status", "published_at", "updated_at"])
     audit_log(action="listing.published", actor=user, target=listing)
     seller = listing.seller
-    transaction.on_commit(
-        lambda: analytics.capture(seller, "listing_published", listing_id=listing.pk)
-    )
+    analytics.capture_on_commit(seller, "listing_published", listing_id=listing.pk)
     return listing
 
 
@@ -221,15 +226,13 @@ def listing_mark_sold(*, user: User, listing_id: int) -> Listing:
     listing = access_listing_for_seller(user=user, listing_id=listing_id, lock=True)
     if listing.status == Listing.Status.SOLD:
         return listing
-    if listing.status not in (Listing.Status.ACTIVE, Listing.Status.RESERVED):
+    if listing.status not in SELLABLE_STATUSES:
         raise ListingStateError(_("Only items on sale can be marked as sold."))
     listing.status = Listing.Status.SOLD
     listing.save(update_fields=["status", "updated_at"])
     audit_log(action="listing.sold", actor=user, target=listing)
     seller = listing.seller
-    transaction.on_commit(
-        lambda: analytics.capture(seller, "listing_marked_sold", listing_id=listing.pk)
-    )
+    analytics.capture_on_commit(seller, "listing_marked_sold", listing_id=listing.pk)
     return listing
 
 

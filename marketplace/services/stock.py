@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from marketplace.exceptions import ListingOutOfStock
 from marketplace.models import Listing
+from marketplace.rules import listing_sale_problem
 
 __all__ = [
     "listing_release_stock",
@@ -66,13 +67,13 @@ def listing_reserve_stock(*, listing: Listing, quantity: int) -> None:
     `listings_lock` in that transaction (its row is locked). When the last unit is taken the
     listing becomes `reserved` (off sale, not yet sold).
 
-    Raises ListingOutOfStock ("Sorry, this item was just sold.") if the listing is not on
-    sale or has fewer than `quantity` units; nothing is written then. Raises ValueError for
+    Raises ListingOutOfStock ("Sorry, this item was just sold.") if `quantity` units can't be
+    sold (marketplace.rules.listing_sale_problem); nothing is written then. Raises ValueError for
     a quantity below 1 and TransactionManagementError outside a transaction.
     """
     _require_atomic("listing_reserve_stock")
     _require_positive(quantity)
-    if not listing.is_for_sale or listing.quantity < quantity:
+    if listing_sale_problem(listing, quantity=quantity) is not None:
         raise ListingOutOfStock(_("Sorry, this item was just sold."))
     listing.quantity -= quantity
     listing.held_quantity += quantity

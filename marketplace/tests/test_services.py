@@ -6,6 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils.datastructures import MultiValueDict
 
 from accounts.tests.factories import UserFactory
 from core.models import AuditLog
@@ -17,24 +18,30 @@ from marketplace.exceptions import (
     ListingNotPublishable,
     ListingStateError,
 )
-from marketplace.models import Favourite, Listing, ListingImage
+from marketplace.forms import ImagesAddForm, ListingCreateForm, ListingForm
+from marketplace.models import Favourite, Listing, ListingImage, listing_slug
+from marketplace.services import ListingDetails
 from marketplace.tests.conftest import jpeg_upload
 from marketplace.tests.factories import ListingFactory, ListingImageFactory
 
 pytestmark = pytest.mark.django_db
 
 
-def create(seller, category, **overrides) -> Listing:
-    kwargs = {
-        "seller": seller,
+def create(seller, category, *, images=None, publish=False, **overrides) -> Listing:
+    details = {
         "title": "Wool coat",
         "category": category,
         "condition": Listing.Condition.LIKE_NEW,
         "price": Decimal("49.90"),
         "shipping_price": Decimal("4.50"),
-        "images": [jpeg_upload()],
+        **overrides,
     }
-    return services.listing_create(**{**kwargs, **overrides})
+    return services.listing_create(
+        seller=seller,
+        details=ListingDetails(**details),
+        images=[jpeg_upload()] if images is None else images,
+        publish=publish,
+    )
 
 
 def test_listing_create_stores_a_draft_with_webp_photos_and_renditions(seller, category, settings):
@@ -97,16 +104,47 @@ def test_listing_create_refuses_more_than_ten_photos(seller, category, settings)
     assert not Listing.objects.exists()
 
 
+def test_photo_limit_is_one_rule_for_the_form_and_the_service(seller, settings):
+    """The upload form and listing_images_add refuse the same count with the same words."""
+    settings.LISTING_IMAGES_MAX = 2
+    listing = ListingFactory(seller=seller, with_image=True)
+    with pytest.raises(ListingImageError) as refused:
+        services.listing_images_add(
+            user=seller, listing_id=listing.pk, images=[jpeg_upload(), jpeg_upload()]
+        )
+    form = ImagesAddForm({}, MultiValueDict({"images": [jpeg_upload(), jpeg_upload()]}), existing=1)
+    assert not form.is_valid()
+    assert form.errors["images"] == [str(refused.value)]
+    assert "at most 2 photos per listing (1 more for this one)" in str(refused.value)
+
+
+def test_slug_is_one_rule_for_the_service_and_the_model(seller, category):
+    """listing_create and a plain save() slug the same title the same way (and never blank)."""
+    title = "Ça va — déjà vu!! 90s"
+    created = create(seller, category, title=title)
+    saved = ListingFactory(title=title)
+    assert created.slug == saved.slug == listing_slug(title) == "ca-va-deja-vu-90s"
+    assert listing_slug("!!!") == ListingFactory(title="!!!").slug == "item"
+
+
+def test_listing_form_and_services_share_one_list_of_details():
+    """The listing form has exactly the fields ListingDetails carries to the services."""
+    assert set(ListingForm.base_fields) == set(ListingDetails.names())
+    assert set(ListingCreateForm.base_fields) == {*ListingDetails.names(), "images"}
+
+
 def test_listing_update_changes_fields_and_slug(seller, category):
     """The seller can edit details; the slug follows the title."""
     listing = ListingFactory(seller=seller)
     services.listing_update(
         user=seller,
         listing_id=listing.pk,
-        title="Red wool coat",
-        category=category,
-        condition=Listing.Condition.FAIR,
-        price=Decimal("30.00"),
+        details=ListingDetails(
+            title="Red wool coat",
+            category=category,
+            condition=Listing.Condition.FAIR,
+            price=Decimal("30.00"),
+        ),
     )
     listing.refresh_from_db()
     assert (listing.title, listing.slug, listing.price) == ("Red wool coat", "red-wool-coat", 30)
@@ -119,10 +157,9 @@ def test_listing_update_refuses_a_sold_listing(seller, category):
         services.listing_update(
             user=seller,
             listing_id=listing.pk,
-            title="x",
-            category=category,
-            condition=Listing.Condition.FAIR,
-            price=Decimal("30.00"),
+            details=ListingDetails(
+                title="x", category=category, condition=Listing.Condition.FAIR, price=Decimal("30")
+            ),
         )
 
 

@@ -65,7 +65,7 @@ def cart_add_item(*, user, session: SessionBase, listing_id: int, quantity: int 
         _check(listing, user=user, quantity=new_quantity)
         items[str(listing.pk)] = new_quantity
         session[SESSION_KEY] = items
-    analytics.capture(user, "added_to_cart", listing_id=listing.pk, quantity=quantity)
+    analytics.capture_on_commit(user, "added_to_cart", listing_id=listing.pk, quantity=quantity)
     return new_quantity
 
 
@@ -106,17 +106,23 @@ def cart_merge_session(*, user, session: SessionBase) -> int:
     """On login: move the anonymous session cart into the user's database cart.
 
     Quantities are added and capped at the listing's stock; own, missing or unavailable
-    listings are dropped. Returns how many lines were merged.
+    listings (orders.rules.unavailable_reason) are dropped. Returns how many lines were merged.
     """
     items = _session_items(session)
     if not items:
         return 0
     cart, _ = Cart.objects.get_or_create(user=user)
     merged = 0
-    listings = Listing.objects.filter(pk__in=[int(pk) for pk in items]).select_related("seller")
+    listings = Listing.objects.filter(pk__in=[int(pk) for pk in items]).select_related(
+        "seller", "seller__profile", "seller__payment_account"
+    )
     existing = {item.listing_id: item for item in cart.items.select_for_update()}
+    requires_onboarding = get_gateway().requires_onboarding
     for listing in listings:
-        if listing.seller_id == user.pk or not listing.is_for_sale:
+        reason = unavailable_reason(
+            listing, buyer_id=user.pk, quantity=1, requires_onboarding=requires_onboarding
+        )
+        if reason is not None:
             continue
         item = existing.get(listing.pk)
         quantity = min((item.quantity if item else 0) + items[str(listing.pk)], listing.quantity)

@@ -1,14 +1,13 @@
-"""Checkout: address, atomic stock reservation, payment start and payment outcome.
+"""Starting a purchase: the shipping address, the atomic stock reservation and the payment page.
 
-The success path (`checkout_mark_paid`) is the single function both the Stripe webhook, the
-buyer's return from Stripe and the local test payment page call; it locks the checkout row
-and is idempotent, so any order of arrival ends with one paid checkout and stock taken once.
+`checkout_place` is what the checkout page calls. What happens once the buyer has paid or
+not (the payment outcome) is payment.py.
 """
 
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
-from functools import partial
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -17,8 +16,7 @@ from django.utils import timezone
 
 from core import analytics
 from core.audit import audit_log
-from marketplace.services import listing_sell_reserved_stock, listings_lock
-from orders.emails import queue_order_email
+from marketplace.services import listings_lock
 from orders.exceptions import CheckoutError, IntegrationError, ListingUnavailable
 from orders.models import (
     Address,
@@ -27,20 +25,17 @@ from orders.models import (
     Order,
     OrderEvent,
     OrderItem,
-    Refund,
     Reservation,
 )
 from orders.money import platform_fee
 from orders.payments import get_gateway, get_gateway_by_name
 from orders.payments.base import PaymentRequest, PaymentRequestLine
-from orders.rules import unavailable_reason
+from orders.rules import lines_price, prices_total, unavailable_reason
 from orders.services import stock
-from orders.services.refunds import refund_send
-from orders.services.transitions import record_transition
+from orders.services.payment import checkout_mark_failed
 
 S = Order.Status
 Role = OrderEvent.Role
-ZERO = Decimal("0.00")
 STRIPE_MIN_SESSION_MINUTES = 30
 
 
@@ -115,23 +110,22 @@ def checkout_reserve(*, buyer, address: Address) -> Checkout:
             shipping_address=address.snapshot(),
             expires_at=expires_at,
         )
-        total = ZERO
+        prices = []
         for seller_id, lines in by_seller.items():
-            items_total = sum((listing.price * qty for listing, qty in lines), ZERO)
-            shipping_total = sum((listing.shipping_price for listing, _ in lines), ZERO)
-            fee = platform_fee(items_total)
+            price = lines_price(lines)
+            prices.append(price)
+            fee = platform_fee(price.items_total)
             order = Order.objects.create(
                 checkout=checkout,
                 buyer=buyer,
                 seller_id=seller_id,
                 currency=checkout.currency,
-                items_total=items_total,
-                shipping_total=shipping_total,
-                total=items_total + shipping_total,
+                items_total=price.items_total,
+                shipping_total=price.shipping_total,
+                total=price.total,
                 platform_fee=fee,
-                seller_amount=items_total + shipping_total - fee,
+                seller_amount=price.total - fee,
             )
-            total += order.total
             OrderItem.objects.bulk_create(
                 OrderItem(
                     order=order,
@@ -155,11 +149,12 @@ def checkout_reserve(*, buyer, address: Address) -> Checkout:
                 Reservation.objects.create(
                     checkout=checkout, listing=listing, quantity=qty, expires_at=expires_at
                 )
+        total = prices_total(prices)
         checkout.total = total
         checkout.save(update_fields=["total", "updated_at"])
         CartItem.objects.filter(pk__in=[item.pk for item in items]).delete()
         audit_log(action="checkout.started", actor=buyer, target=checkout, total=str(total))
-        analytics.capture(
+        analytics.capture_on_commit(
             buyer,
             "checkout_started",
             checkout=str(checkout.public_id),
@@ -230,172 +225,31 @@ def checkout_start_payment(*, checkout: Checkout, success_url: str, cancel_url: 
     return session.redirect_url
 
 
-def checkout_mark_paid(
+def checkout_place(
     *,
-    checkout_id: int,
-    payment_intent_ref: str = "",
-    charge_ref: str = "",
-    actor=None,
-    role: str = Role.GATEWAY,
-) -> Checkout:
-    """The payment succeeded: every order of the checkout becomes paid, held stock is sold.
+    buyer,
+    address: Address | None = None,
+    new_address: dict | None = None,
+    payment_urls: Callable[[Checkout], tuple[str, str]],
+) -> str:
+    """The checkout page's one call: reserve the cart for shipping to `address` (one of the
+    buyer's) or to `new_address` (address_create's fields, saved for reuse) and start the
+    payment. Returns where to send the buyer.
 
-    Locks the checkout row; a second call (webhook after return, replay) is a no-op. A
-    checkout already refunded stays refunded (refund arrived first). A payment that arrives
-    after its reservation expired takes the stock again if it is still there; otherwise the
-    orders are cancelled and a pending Refund per order is recorded here, sent to the gateway
-    only after commit (refund_send; `retry_refunds` retries it with the same key).
+    The new address and the reservation are written in one transaction, so when the
+    reservation fails (ListingUnavailable, CheckoutError) no address is saved either. The
+    gateway is called after that commit, with no lock held. `payment_urls(checkout)` gives
+    the (success URL, cancel URL) of the payment page. Raises OrdersError subclasses with a
+    message for the buyer; IntegrationError if the gateway fails (the stock is released).
     """
-    resold = False
+    if (address is None) == (new_address is None):
+        raise CheckoutError("Choose an address or enter a new one.")
     with transaction.atomic():
-        checkout = Checkout.objects.select_for_update().get(pk=checkout_id)
-        if checkout.status in (Checkout.Status.PAID, Checkout.Status.REFUNDED):
-            return checkout
-        fields = ["status", "paid_at", "updated_at"]
-        if payment_intent_ref:
-            checkout.payment_intent_ref = payment_intent_ref
-            fields.append("payment_intent_ref")
-        if charge_ref:
-            checkout.charge_ref = charge_ref
-            fields.append("charge_ref")
-        reservations = list(checkout.reservations.all())
-        listings = listings_lock(listing_ids=[r.listing_id for r in reservations])
-        expired = checkout.status in (Checkout.Status.EXPIRED, Checkout.Status.FAILED)
-        if expired and not _retake(reservations, listings):
-            resold = True
-        checkout.status = Checkout.Status.PAID
-        checkout.paid_at = timezone.now()
-        checkout.save(update_fields=fields)
-        for reservation in reservations:
-            if reservation.status == Reservation.Status.HELD:
-                listing_sell_reserved_stock(
-                    listing=listings[reservation.listing_id], quantity=reservation.quantity
-                )
-                reservation.status = Reservation.Status.CONVERTED
-                reservation.save(update_fields=["status", "updated_at"])
-        late_refund_ids = []
-        for order in checkout.orders.select_for_update():
-            if resold:
-                if order.status != S.CANCELLED:
-                    record_transition(
-                        order,
-                        to=S.CANCELLED,
-                        role=role,
-                        note="Paid after the item was sold; payment refunded",
-                    )
-                late_refund_ids.append(_late_refund_record(order).pk)
-                continue
-            record_transition(
-                order,
-                to=S.PAID,
-                actor=actor,
-                role=role,
-                note="Payment received",
-                paid_at=checkout.paid_at,
-            )
-            queue_order_email(template="order_confirmed", order_id=order.pk, to_buyer=True)
-            queue_order_email(template="new_sale", order_id=order.pk, to_buyer=False)
-            analytics.capture(
-                checkout.buyer, "order_paid", order_id=order.pk, total=str(order.total)
-            )
-        audit_log(action="checkout.paid", actor=actor, target=checkout, role=role)
-        # The gateway is called after commit, never under these row locks (the caller may be a
-        # webhook whose transaction is still open). The pending Refund rows are the record of
-        # what is owed; if the call fails, `retry_refunds` retries with the same keys.
-        for refund_id in late_refund_ids:
-            transaction.on_commit(partial(refund_send, refund_id=refund_id))
-    return checkout
-
-
-def _retake(reservations: list[Reservation], listings: dict) -> bool:
-    for reservation in reservations:
-        listing = listings.get(reservation.listing_id)
-        if listing is None or not listing.is_for_sale or listing.quantity < reservation.quantity:
-            return False
-    for reservation in reservations:
-        stock.reservation_stock_take(
-            listing=listings[reservation.listing_id], quantity=reservation.quantity
-        )
-        reservation.status = Reservation.Status.HELD
-        reservation.save(update_fields=["status", "updated_at"])
-    return True
-
-
-def _late_refund_record(order: Order) -> Refund:
-    """Owe the buyer this order's total back: the payment came after its items were resold."""
-    return Refund.objects.create(
-        order=order,
-        amount=order.total,
-        currency=order.currency,
-        reason="Paid after the item was sold",
-    )
-
-
-def checkout_mark_failed(
-    *,
-    checkout_id: int,
-    actor=None,
-    role: str = Role.GATEWAY,
-    note: str = "Payment failed",
-    status: str = Checkout.Status.FAILED,
-) -> Checkout:
-    """Payment failed, was declined, abandoned or expired: release the stock, cancel the
-    orders. Only a pending checkout changes; otherwise a no-op. Locks checkout and listings."""
-    with transaction.atomic():
-        checkout = Checkout.objects.select_for_update().get(pk=checkout_id)
-        if checkout.status != Checkout.Status.PENDING:
-            return checkout
-        checkout.status = status
-        checkout.save(update_fields=["status", "updated_at"])
-        _release(checkout)
-        for order in checkout.orders.select_for_update():
-            record_transition(order, to=S.CANCELLED, actor=actor, role=role, note=note)
-    return checkout
-
-
-def _release(checkout: Checkout) -> None:
-    stock.reservations_release(
-        reservations=list(checkout.reservations.filter(status=Reservation.Status.HELD))
-    )
-
-
-@transaction.atomic
-def checkout_mark_refunded_before_paid(*, checkout_id: int) -> Checkout:
-    """A refund event arrived before the success event: end the checkout as refunded so the
-    late success event changes nothing."""
-    checkout = Checkout.objects.select_for_update().get(pk=checkout_id)
-    if checkout.status == Checkout.Status.PENDING:
-        checkout.status = Checkout.Status.REFUNDED
-        checkout.save(update_fields=["status", "updated_at"])
-        _release(checkout)
-        for order in checkout.orders.select_for_update():
-            record_transition(order, to=S.REFUNDED, role=Role.GATEWAY, note="Refunded")
-    return checkout
-
-
-def checkout_confirm_return(*, checkout: Checkout) -> Checkout:
-    """The buyer came back from the payment page: ask the gateway and apply a success."""
-    if checkout.status != Checkout.Status.PENDING or not checkout.gateway_ref:
-        return checkout
-    status = get_gateway_by_name(checkout.gateway).fetch_payment(ref=checkout.gateway_ref)
-    if status.paid:
-        return checkout_mark_paid(
-            checkout_id=checkout.pk, payment_intent_ref=status.payment_intent_ref, role=Role.GATEWAY
-        )
-    return checkout
-
-
-def checkout_test_payment_decide(*, checkout: Checkout, actor, approve: bool) -> Checkout:
-    """The local gateway's test page: approve or decline, through the webhook's services."""
-    if checkout.gateway != "local" or not settings.ALLOW_TEST_PAYMENTS:
-        raise CheckoutError("Test payments are only available with the local gateway.")
-    if approve:
-        return checkout_mark_paid(
-            checkout_id=checkout.pk, payment_intent_ref=checkout.gateway_ref, role=Role.GATEWAY
-        )
-    return checkout_mark_failed(
-        checkout_id=checkout.pk, role=Role.GATEWAY, note="Test payment declined"
-    )
+        if new_address is not None:
+            address = address_create(user=buyer, **new_address)
+        checkout = checkout_reserve(buyer=buyer, address=address)
+    success_url, cancel_url = payment_urls(checkout)
+    return checkout_start_payment(checkout=checkout, success_url=success_url, cancel_url=cancel_url)
 
 
 def reservations_release_expired(*, now: datetime | None = None) -> int:

@@ -1,6 +1,9 @@
 """Money going back: refunds (seller, admin, cancellation, late payment, refund made at the
 provider) and reversals of the seller's payout.
 
+Cancelling an order (payment.order_cancel) and paying back a late payment
+(payment.checkout_mark_paid) call into this module; it never calls back up into them.
+
 The order changes only when the gateway confirms (refund_confirm, here or on charge.refunded).
 Gateway calls never run under a row lock; each carries an idempotency key derived from the
 order and the refund, so a retry (`manage.py retry_refunds`) never moves money twice.
@@ -72,31 +75,6 @@ def payout_reverse_after_commit(*, order_id: int) -> None:
             logger.exception("reversing the payout of order %s failed; will retry", order_id)
 
     transaction.on_commit(reverse)
-
-
-def order_cancel(*, order_id: int, actor) -> Order:
-    """Cancel before shipping. Waiting for payment (buyer): the whole checkout is abandoned.
-    Paid (buyer, seller or admin): refunded through the gateway, cancelled once confirmed."""
-    order = Order.objects.get(pk=order_id)
-    role = role_of(order, actor)
-    if order.status == S.PENDING_PAYMENT:
-        require_role(role, (Role.BUYER, Role.ADMIN), "cancelled")
-        # Imported here: checkout imports this module (refund_send for late payments).
-        from orders.services.checkout import checkout_mark_failed
-
-        checkout_mark_failed(
-            checkout_id=order.checkout_id, actor=actor, role=role, note="Cancelled before payment"
-        )
-        return Order.objects.get(pk=order_id)
-    require_status(order, (S.PAID,), "cancelled")
-    order_refund_request(
-        order_id=order_id,
-        actor=actor,
-        cancels_order=True,
-        reason="Cancelled before shipping",
-        _role=role,
-    )
-    return Order.objects.get(pk=order_id)
 
 
 def order_refund(*, order_id: int, actor, reason: str = "") -> Refund:
@@ -284,7 +262,9 @@ def refund_confirm(
     elif order.status in REFUNDABLE:
         record_transition(order, to=S.REFUNDED, actor=actor, role=role, note=refund.reason)
     queue_order_email(template="order_refunded", order_id=order.pk, to_buyer=True)
-    analytics.capture(order.buyer, "order_refunded", order_id=order.pk, amount=str(refund.amount))
+    analytics.capture_on_commit(
+        order.buyer, "order_refunded", order_id=order.pk, amount=str(refund.amount)
+    )
     return refund
 
 

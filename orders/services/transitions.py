@@ -4,8 +4,9 @@ Each checks who may act (buyer / seller / admin / gateway / system) and from whi
 writes an OrderEvent and an audit entry in the same transaction, and sends emails and
 analytics after commit. Illegal transitions raise IllegalTransition / NotAllowed and change
 nothing. Gateway calls (transfers) happen outside row locks with idempotency keys.
-Refunds and cancellations live in refunds.py, dispute outcomes in disputes.py, the payment
-outcome in checkout.py; they share the helpers here (role_of, require_status, record_transition).
+Refunds live in refunds.py, dispute outcomes in disputes.py, the payment outcome and
+cancellations in payment.py; they share the helpers here (role_of, require_status,
+record_transition).
 """
 
 import logging
@@ -116,7 +117,7 @@ def order_mark_shipped(*, order_id: int, actor, carrier: str, tracking_number: s
         shipped_at=timezone.now(),
     )
     queue_order_email(template="order_shipped", order_id=order.pk, to_buyer=True)
-    analytics.capture(actor, "order_shipped", order_id=order.pk)
+    analytics.capture_on_commit(actor, "order_shipped", order_id=order.pk)
     return order
 
 
@@ -128,7 +129,7 @@ def _mark_delivered(*, order_id: int, actor, role: str, note: str = "") -> Order
         order, to=S.DELIVERED, actor=actor, role=role, note=note, delivered_at=timezone.now()
     )
     queue_order_email(template="order_delivered", order_id=order.pk, to_buyer=False)
-    analytics.capture(actor, "order_delivered", order_id=order.pk)
+    analytics.capture_on_commit(actor, "order_delivered", order_id=order.pk)
     return order
 
 
@@ -197,7 +198,7 @@ def order_complete(*, order_id: int, actor=None, role: str = Role.SYSTEM) -> Ord
             note=f"Seller paid {order.seller_amount} {order.currency}",
             completed_at=timezone.now(),
         )
-        analytics.capture(
+        analytics.capture_on_commit(
             order.seller,
             "order_completed",
             order_id=order.pk,

@@ -26,12 +26,12 @@ from orders.payments.events import (
     SellerAccountUpdated,
     SessionExpired,
 )
-from orders.services.checkout import (
+from orders.services.disputes import DisputeOutcome, order_resolve_dispute
+from orders.services.payment import (
     checkout_mark_failed,
     checkout_mark_paid,
     checkout_mark_refunded_before_paid,
 )
-from orders.services.disputes import DisputeOutcome, order_resolve_dispute
 from orders.services.refunds import orders_mark_refunded_at_provider, refund_confirm
 from orders.services.sellers import seller_account_sync
 from orders.services.transitions import (

@@ -2,7 +2,8 @@
 
 from orders.models import Checkout, Order
 from orders.services.cart import cart_add_item
-from orders.services.checkout import checkout_mark_paid, checkout_reserve, checkout_start_payment
+from orders.services.checkout import checkout_reserve, checkout_start_payment
+from orders.services.payment import checkout_mark_paid
 from orders.tests.factories import AddressFactory, ListingFactory, UserFactory
 
 

@@ -5,7 +5,12 @@ from marketplace.models import Listing
 from orders.exceptions import CartError
 from orders.models import CartItem
 from orders.selectors import cart_count, cart_groups
-from orders.services.cart import cart_add_item, cart_remove_item, cart_set_quantity
+from orders.services.cart import (
+    cart_add_item,
+    cart_merge_session,
+    cart_remove_item,
+    cart_set_quantity,
+)
 from orders.tests.factories import PASSWORD, ListingFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -99,6 +104,20 @@ def test_session_cart_merged_on_login(client):
     items = list(CartItem.objects.filter(cart__user=user).values_list("listing_id", "quantity"))
     assert items == [(listing.pk, 2)]  # own listing dropped
     assert "cart" not in client.session
+
+
+def test_session_cart_merge_drops_what_the_cart_would_refuse():
+    """Merging asks the one buy rule: hidden items and holiday sellers' items are dropped."""
+    user = UserFactory()
+    kept = ListingFactory(quantity=2)
+    hidden = ListingFactory(is_hidden=True)
+    on_holiday = ListingFactory()
+    on_holiday.seller.profile.holiday_mode = True
+    on_holiday.seller.profile.save(update_fields=["holiday_mode"])
+    session = {"cart": {str(kept.pk): 5, str(hidden.pk): 1, str(on_holiday.pk): 1}}
+    assert cart_merge_session(user=user, session=session) == 1
+    items = list(CartItem.objects.filter(cart__user=user).values_list("listing_id", "quantity"))
+    assert items == [(kept.pk, 2)]  # capped at the stock
 
 
 def test_cart_page_anonymous_shows_lines_and_header_count(client):

@@ -11,12 +11,11 @@ from marketplace.models import Listing
 from orders.exceptions import CheckoutError, ListingUnavailable
 from orders.models import CartItem, Checkout, Order, Reservation
 from orders.services.cart import cart_add_item
-from orders.services.checkout import (
+from orders.services.checkout import checkout_reserve, reservations_release_expired
+from orders.services.payment import (
     checkout_mark_failed,
     checkout_mark_paid,
-    checkout_reserve,
     checkout_test_payment_decide,
-    reservations_release_expired,
 )
 from orders.tests.factories import AddressFactory, ListingFactory, UserFactory
 from orders.tests.helpers import start_checkout

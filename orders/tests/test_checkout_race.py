@@ -11,11 +11,8 @@ from orders.exceptions import ListingUnavailable
 from orders.models import Checkout, Order, OrderEvent, Reservation
 from orders.payments.events import CheckoutRef, PaymentSucceeded
 from orders.services.cart import cart_add_item
-from orders.services.checkout import (
-    checkout_reserve,
-    checkout_start_payment,
-    checkout_test_payment_decide,
-)
+from orders.services.checkout import checkout_reserve, checkout_start_payment
+from orders.services.payment import checkout_test_payment_decide
 from orders.services.webhooks import payment_event_apply
 from orders.tests.factories import AddressFactory, ListingFactory, UserFactory
 

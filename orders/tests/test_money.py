@@ -6,8 +6,10 @@ from hypothesis import strategies as st
 
 from orders.exceptions import IllegalTransition
 from orders.money import platform_fee, to_minor_units
+from orders.selectors import cart_groups, cart_total
 from orders.services.cart import cart_add_item
-from orders.services.checkout import checkout_mark_paid, checkout_reserve
+from orders.services.checkout import checkout_reserve
+from orders.services.payment import checkout_mark_paid
 from orders.services.transitions import order_complete, order_confirm_delivery, order_mark_shipped
 from orders.tests.factories import AddressFactory, ListingFactory, UserFactory
 from orders.tests.gateway_support import local_gateway_calls
@@ -81,3 +83,22 @@ def test_fees_plus_seller_shares_equal_buyer_paid(carts):
     )
     for order in orders:
         assert order.platform_fee == platform_fee(order.items_total)
+
+
+@pytest.mark.django_db
+def test_cart_total_shown_is_the_total_checkout_charges():
+    """Two sellers, several units and shipping: the cart page's total is what checkout charges,
+    and each seller's subtotal is their order's total."""
+    buyer = UserFactory()
+    a = ListingFactory(price=Decimal("12.50"), shipping_price=Decimal("3.90"), quantity=5)
+    b = ListingFactory(price=Decimal("40.00"), shipping_price=Decimal("0.00"))
+    c = ListingFactory(seller=a.seller, price=Decimal("0.99"), shipping_price=Decimal("1.10"))
+    cart_add_item(user=buyer, session={}, listing_id=a.pk, quantity=3)
+    cart_add_item(user=buyer, session={}, listing_id=b.pk)
+    cart_add_item(user=buyer, session={}, listing_id=c.pk)
+    groups = cart_groups(user=buyer, session={})
+    shown = cart_total(groups)
+    subtotals = {group.seller.pk: group.subtotal for group in groups}
+    checkout = checkout_reserve(buyer=buyer, address=AddressFactory(user=buyer))
+    assert shown == checkout.total == Decimal("83.49")  # 37.50+3.90+0.99+1.10 + 40.00
+    assert {o.seller_id: o.total for o in checkout.orders.all()} == subtotals

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from orders.models import Order
 from orders.services.cart import cart_add_item
-from orders.services.checkout import checkout_mark_paid
+from orders.services.payment import checkout_mark_paid
 from orders.tests.factories import ListingFactory, UserFactory
 from orders.tests.helpers import start_checkout
 

@@ -9,14 +9,14 @@ from marketplace.services import listings_lock
 from orders.exceptions import ListingUnavailable
 from orders.models import Checkout, Order, Reservation
 from orders.services.cart import cart_add_item
-from orders.services.checkout import (
+from orders.services.checkout import checkout_reserve, checkout_start_payment
+from orders.services.payment import (
     checkout_mark_failed,
     checkout_mark_paid,
     checkout_mark_refunded_before_paid,
-    checkout_reserve,
-    checkout_start_payment,
+    order_cancel,
 )
-from orders.services.refunds import order_cancel, refund_confirm
+from orders.services.refunds import refund_confirm
 from orders.services.stock import reservation_stock_take
 from orders.tests.factories import ListingFactory
 

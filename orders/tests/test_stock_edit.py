@@ -1,6 +1,7 @@
 """A seller editing a listing while units are in a buyer's checkout never inflates stock:
 the quantity is locked until the held units are paid or released."""
 
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -8,8 +9,8 @@ from django.urls import reverse
 
 from marketplace.exceptions import ListingStateError
 from marketplace.models import Listing
-from marketplace.services import listing_update
-from orders.services.checkout import checkout_mark_failed, checkout_mark_paid
+from marketplace.services import ListingDetails, listing_update
+from orders.services.payment import checkout_mark_failed, checkout_mark_paid
 from orders.tests.factories import ListingFactory, UserFactory
 from orders.tests.helpers import start_checkout
 
@@ -17,16 +18,8 @@ pytestmark = pytest.mark.django_db
 
 
 def edit(listing: Listing, **changes) -> Listing:
-    fields = {
-        "title": listing.title,
-        "category": listing.category,
-        "condition": listing.condition,
-        "price": listing.price,
-        "shipping_price": listing.shipping_price,
-        "quantity": listing.quantity,
-        **changes,
-    }
-    return listing_update(user=listing.seller, listing_id=listing.pk, **fields)
+    details = replace(ListingDetails.of(listing), **changes)
+    return listing_update(user=listing.seller, listing_id=listing.pk, details=details)
 
 
 def stock(listing: Listing) -> tuple[int, int, str]:

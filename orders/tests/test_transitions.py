@@ -11,7 +11,7 @@ from marketplace.models import Listing
 from orders.exceptions import IllegalTransition, NotAllowed
 from orders.models import Order, Payout, Refund
 from orders.payments.local import LocalGateway
-from orders.services import refunds
+from orders.services import payment, refunds
 from orders.services import transitions as t
 from orders.tests.factories import UserFactory
 from orders.tests.helpers import paid_order, start_checkout
@@ -170,7 +170,7 @@ def test_disputed_order_not_auto_completed(settings):
 def test_buyer_cancels_paid_order_refund_and_restock(gateway_log):
     """Cancelling before shipping refunds through the gateway and puts the item back."""
     order = paid_order()
-    refunds.order_cancel(order_id=order.pk, actor=order.buyer)
+    payment.order_cancel(order_id=order.pk, actor=order.buyer)
     order.refresh_from_db()
     assert order.status == S.CANCELLED
     assert order.refunds.get().status == Refund.Status.SUCCEEDED
@@ -185,7 +185,7 @@ def test_buyer_cancels_pending_order_releases_checkout(buyer):
 
     listing = ListingFactory()
     order = start_checkout(buyer, [listing]).orders.get()
-    refunds.order_cancel(order_id=order.pk, actor=buyer)
+    payment.order_cancel(order_id=order.pk, actor=buyer)
     order.refresh_from_db()
     listing.refresh_from_db()
     assert order.status == S.CANCELLED
@@ -197,14 +197,14 @@ def test_cannot_cancel_shipped_order():
     order = paid_order()
     ship(order)
     with pytest.raises(IllegalTransition):
-        refunds.order_cancel(order_id=order.pk, actor=order.buyer)
+        payment.order_cancel(order_id=order.pk, actor=order.buyer)
 
 
 def test_stranger_cannot_cancel():
     """Someone else's order can't be cancelled."""
     order = paid_order()
     with pytest.raises(NotAllowed):
-        refunds.order_cancel(order_id=order.pk, actor=UserFactory())
+        payment.order_cancel(order_id=order.pk, actor=UserFactory())
 
 
 def test_seller_refunds_shipped_order_no_reversal(gateway_log):
@@ -267,7 +267,7 @@ def test_refund_waits_for_gateway_confirmation(monkeypatch):
 def test_dispute_from_cancelled_or_refunded_is_illegal():
     """Only an order whose money is with Threadly or the seller can be disputed."""
     order = paid_order()
-    refunds.order_cancel(order_id=order.pk, actor=order.buyer)
+    payment.order_cancel(order_id=order.pk, actor=order.buyer)
     with pytest.raises(IllegalTransition):
         t.order_open_dispute(order_id=order.pk)
     order.refresh_from_db()

@@ -3,6 +3,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
+from marketplace.models import Listing
 from orders.models import Address, Order, Payout
 from orders.tests.factories import ListingFactory, UserFactory
 from orders.tests.helpers import paid_order, start_checkout
@@ -62,6 +63,20 @@ def test_checkout_form_shows_validation_messages(client, buyer):
     assert "This field is required" in response.text
     assert "Enter a phone number" in response.text
     assert not Address.objects.exists()
+
+
+def test_checkout_saves_no_new_address_when_the_reservation_fails(client, buyer):
+    """The item sold meanwhile: the buyer is sent back to the cart and the typed address is
+    not saved (it is saved in the reservation's transaction)."""
+    listing = ListingFactory()
+    client.force_login(buyer)
+    client.post(reverse("orders:cart_add", args=[listing.pk]))
+    Listing.objects.filter(pk=listing.pk).update(status=Listing.Status.SOLD)
+    response = client.post(reverse("orders:checkout"), ADDRESS)
+    assert response.status_code == 302
+    assert response["Location"] == reverse("orders:cart")
+    assert not Address.objects.exists()
+    assert not buyer.checkouts.exists()
 
 
 def test_checkout_with_saved_address(client, buyer, address):
@@ -186,3 +201,36 @@ def test_seller_payments_page_local_mode(client):
     """Without Stripe the payouts page says no account is needed."""
     client.force_login(UserFactory())
     assert "test mode" in client.get(reverse("orders:seller_payments")).text
+
+
+# --- The "Add to cart" control orders contributes to the listing page --------------------------
+
+
+def test_add_to_cart_form_posts_to_orders_for_shoppers_only(client):
+    """Shoppers get an add-to-cart form (orders' buy_controls tag); the seller doesn't."""
+    listing = ListingFactory(quantity=3)
+    cart_add_url = reverse("orders:cart_add", args=[listing.pk])
+    body = client.get(listing.get_absolute_url()).content.decode()
+    assert f'action="{cart_add_url}"' in body
+    assert 'name="quantity"' in body
+    client.force_login(listing.seller)
+    assert cart_add_url not in client.get(listing.get_absolute_url()).content.decode()
+
+
+def test_listing_page_says_why_an_item_on_sale_cant_be_bought(client):
+    """Seller on holiday: no add-to-cart form, the cart's own reason instead."""
+    listing = ListingFactory()
+    listing.seller.profile.holiday_mode = True
+    listing.seller.profile.save(update_fields=["holiday_mode"])
+    client.force_login(UserFactory())
+    body = client.get(listing.get_absolute_url()).content.decode()
+    assert reverse("orders:cart_add", args=[listing.pk]) not in body
+    assert "The seller is on holiday" in body
+
+
+def test_sold_listing_page_has_no_cart_form_and_no_reason(client):
+    """A sold item shows its Sold pill only: neither the form nor a second message."""
+    listing = ListingFactory(status="sold")
+    body = client.get(listing.get_absolute_url()).content.decode()
+    assert reverse("orders:cart_add", args=[listing.pk]) not in body
+    assert "just sold" not in body

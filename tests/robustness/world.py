@@ -17,7 +17,7 @@ from marketplace.tests.factories import (
     image_bytes,
 )
 from orders.models import Address, Cart, CartItem, Checkout, Order, Refund
-from orders.services.checkout import checkout_mark_paid
+from orders.services.payment import checkout_mark_paid
 from orders.tests.factories import AddressFactory
 from orders.tests.helpers import start_checkout
 

@@ -1,0 +1,221 @@
+"""The payment outcome: a checkout is paid, fails (declined, abandoned, expired) or is refunded
+before the success arrives; and cancelling an order, which before payment ends its checkout as
+failed and after it asks for a refund.
+
+The success path (`checkout_mark_paid`) is the single function the Stripe webhook, the buyer's
+return from Stripe and the local test payment page call; it locks the checkout row and is
+idempotent, so any order of arrival ends with one paid checkout and stock taken once.
+
+Starting a purchase (address, reservation, payment page) is checkout.py, which calls down into
+this module; this module calls down into refunds.py (a late payment is paid back), never up.
+"""
+
+from functools import partial
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from core import analytics
+from core.audit import audit_log
+from marketplace.rules import listing_sale_problem
+from marketplace.services import listing_sell_reserved_stock, listings_lock
+from orders.emails import queue_order_email
+from orders.exceptions import CheckoutError
+from orders.models import Checkout, Order, OrderEvent, Refund, Reservation
+from orders.payments import get_gateway_by_name
+from orders.services import refunds, stock
+from orders.services.transitions import record_transition, require_role, require_status, role_of
+
+S = Order.Status
+Role = OrderEvent.Role
+
+
+def checkout_mark_paid(
+    *,
+    checkout_id: int,
+    payment_intent_ref: str = "",
+    charge_ref: str = "",
+    actor=None,
+    role: str = Role.GATEWAY,
+) -> Checkout:
+    """The payment succeeded: every order of the checkout becomes paid, held stock is sold.
+
+    Locks the checkout row; a second call (webhook after return, replay) is a no-op. A
+    checkout already refunded stays refunded (refund arrived first). A payment that arrives
+    after its reservation expired takes the stock again if it is still there; otherwise the
+    orders are cancelled and a pending Refund per order is recorded here, sent to the gateway
+    only after commit (refund_send; `retry_refunds` retries it with the same key).
+    """
+    resold = False
+    with transaction.atomic():
+        checkout = Checkout.objects.select_for_update().get(pk=checkout_id)
+        if checkout.status in (Checkout.Status.PAID, Checkout.Status.REFUNDED):
+            return checkout
+        fields = ["status", "paid_at", "updated_at"]
+        if payment_intent_ref:
+            checkout.payment_intent_ref = payment_intent_ref
+            fields.append("payment_intent_ref")
+        if charge_ref:
+            checkout.charge_ref = charge_ref
+            fields.append("charge_ref")
+        reservations = list(checkout.reservations.all())
+        listings = listings_lock(listing_ids=[r.listing_id for r in reservations])
+        expired = checkout.status in (Checkout.Status.EXPIRED, Checkout.Status.FAILED)
+        if expired and not _retake(reservations, listings):
+            resold = True
+        checkout.status = Checkout.Status.PAID
+        checkout.paid_at = timezone.now()
+        checkout.save(update_fields=fields)
+        for reservation in reservations:
+            if reservation.status == Reservation.Status.HELD:
+                listing_sell_reserved_stock(
+                    listing=listings[reservation.listing_id], quantity=reservation.quantity
+                )
+                reservation.status = Reservation.Status.CONVERTED
+                reservation.save(update_fields=["status", "updated_at"])
+        late_refund_ids = []
+        for order in checkout.orders.select_for_update():
+            if resold:
+                if order.status != S.CANCELLED:
+                    record_transition(
+                        order,
+                        to=S.CANCELLED,
+                        role=role,
+                        note="Paid after the item was sold; payment refunded",
+                    )
+                late_refund_ids.append(_late_refund_record(order).pk)
+                continue
+            record_transition(
+                order,
+                to=S.PAID,
+                actor=actor,
+                role=role,
+                note="Payment received",
+                paid_at=checkout.paid_at,
+            )
+            queue_order_email(template="order_confirmed", order_id=order.pk, to_buyer=True)
+            queue_order_email(template="new_sale", order_id=order.pk, to_buyer=False)
+            analytics.capture_on_commit(
+                checkout.buyer, "order_paid", order_id=order.pk, total=str(order.total)
+            )
+        audit_log(action="checkout.paid", actor=actor, target=checkout, role=role)
+        # The gateway is called after commit, never under these row locks (the caller may be a
+        # webhook whose transaction is still open). The pending Refund rows are the record of
+        # what is owed; if the call fails, `retry_refunds` retries with the same keys.
+        for refund_id in late_refund_ids:
+            transaction.on_commit(partial(refunds.refund_send, refund_id=refund_id))
+    return checkout
+
+
+def _retake(reservations: list[Reservation], listings: dict) -> bool:
+    for reservation in reservations:
+        listing = listings.get(reservation.listing_id)
+        if listing is None or listing_sale_problem(listing, quantity=reservation.quantity):
+            return False
+    for reservation in reservations:
+        stock.reservation_stock_take(
+            listing=listings[reservation.listing_id], quantity=reservation.quantity
+        )
+        reservation.status = Reservation.Status.HELD
+        reservation.save(update_fields=["status", "updated_at"])
+    return True
+
+
+def _late_refund_record(order: Order) -> Refund:
+    """Owe the buyer this order's total back: the payment came after its items were resold."""
+    return Refund.objects.create(
+        order=order,
+        amount=order.total,
+        currency=order.currency,
+        reason="Paid after the item was sold",
+    )
+
+
+def checkout_mark_failed(
+    *,
+    checkout_id: int,
+    actor=None,
+    role: str = Role.GATEWAY,
+    note: str = "Payment failed",
+    status: str = Checkout.Status.FAILED,
+) -> Checkout:
+    """Payment failed, was declined, abandoned or expired: release the stock, cancel the
+    orders. Only a pending checkout changes; otherwise a no-op. Locks checkout and listings."""
+    with transaction.atomic():
+        checkout = Checkout.objects.select_for_update().get(pk=checkout_id)
+        if checkout.status != Checkout.Status.PENDING:
+            return checkout
+        checkout.status = status
+        checkout.save(update_fields=["status", "updated_at"])
+        _release(checkout)
+        for order in checkout.orders.select_for_update():
+            record_transition(order, to=S.CANCELLED, actor=actor, role=role, note=note)
+    return checkout
+
+
+def _release(checkout: Checkout) -> None:
+    stock.reservations_release(
+        reservations=list(checkout.reservations.filter(status=Reservation.Status.HELD))
+    )
+
+
+@transaction.atomic
+def checkout_mark_refunded_before_paid(*, checkout_id: int) -> Checkout:
+    """A refund event arrived before the success event: end the checkout as refunded so the
+    late success event changes nothing."""
+    checkout = Checkout.objects.select_for_update().get(pk=checkout_id)
+    if checkout.status == Checkout.Status.PENDING:
+        checkout.status = Checkout.Status.REFUNDED
+        checkout.save(update_fields=["status", "updated_at"])
+        _release(checkout)
+        for order in checkout.orders.select_for_update():
+            record_transition(order, to=S.REFUNDED, role=Role.GATEWAY, note="Refunded")
+    return checkout
+
+
+def checkout_confirm_return(*, checkout: Checkout) -> Checkout:
+    """The buyer came back from the payment page: ask the gateway and apply a success."""
+    if checkout.status != Checkout.Status.PENDING or not checkout.gateway_ref:
+        return checkout
+    status = get_gateway_by_name(checkout.gateway).fetch_payment(ref=checkout.gateway_ref)
+    if status.paid:
+        return checkout_mark_paid(
+            checkout_id=checkout.pk, payment_intent_ref=status.payment_intent_ref, role=Role.GATEWAY
+        )
+    return checkout
+
+
+def checkout_test_payment_decide(*, checkout: Checkout, actor, approve: bool) -> Checkout:
+    """The local gateway's test page: approve or decline, through the webhook's services."""
+    if checkout.gateway != "local" or not settings.ALLOW_TEST_PAYMENTS:
+        raise CheckoutError("Test payments are only available with the local gateway.")
+    if approve:
+        return checkout_mark_paid(
+            checkout_id=checkout.pk, payment_intent_ref=checkout.gateway_ref, role=Role.GATEWAY
+        )
+    return checkout_mark_failed(
+        checkout_id=checkout.pk, role=Role.GATEWAY, note="Test payment declined"
+    )
+
+
+def order_cancel(*, order_id: int, actor) -> Order:
+    """Cancel before shipping. Waiting for payment (buyer): the whole checkout is abandoned.
+    Paid (buyer, seller or admin): refunded through the gateway, cancelled once confirmed."""
+    order = Order.objects.get(pk=order_id)
+    role = role_of(order, actor)
+    if order.status == S.PENDING_PAYMENT:
+        require_role(role, (Role.BUYER, Role.ADMIN), "cancelled")
+        checkout_mark_failed(
+            checkout_id=order.checkout_id, actor=actor, role=role, note="Cancelled before payment"
+        )
+        return Order.objects.get(pk=order_id)
+    require_status(order, (S.PAID,), "cancelled")
+    refunds.order_refund_request(
+        order_id=order_id,
+        actor=actor,
+        cancels_order=True,
+        reason="Cancelled before shipping",
+        _role=role,
+    )
+    return Order.objects.get(pk=order_id)
