@@ -4,10 +4,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from orders.payments.events import GatewayEvent
+from orders.payments.events import GatewayEvent, SellerAccountStatus
 
 
 @dataclass(frozen=True)
@@ -59,14 +58,6 @@ class TransferResult:
     ref: str
 
 
-@dataclass(frozen=True)
-class SellerAccountStatus:
-    account_id: str
-    details_submitted: bool
-    charges_enabled: bool
-    payouts_enabled: bool
-
-
 class PaymentGateway(Protocol):
     name: str
     # True when sellers must finish onboarding before their listings can be bought.
@@ -109,7 +100,7 @@ class PaymentGateway(Protocol):
 
     def fetch_seller_account(self, *, account_id: str) -> SellerAccountStatus: ...
 
-    def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> "GatewayEvent":
+    def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> GatewayEvent:
         """Verify a webhook delivery on its raw body and turn it into our event.
 
         Raises WebhookSignatureError (unsigned, forged, stale, or a gateway that receives no

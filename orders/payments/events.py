@@ -10,12 +10,18 @@ from dataclasses import dataclass
 from typing import Literal
 from uuid import UUID
 
-from orders.payments.base import SellerAccountStatus
-
 # The columns that store an event (orders.models.PaymentEvent): a longer id or type is refused
 # as malformed instead of failing on insert.
 EVENT_ID_MAX_LENGTH = 255
 EVENT_TYPE_MAX_LENGTH = 100
+
+
+@dataclass(frozen=True)
+class SellerAccountStatus:
+    account_id: str
+    details_submitted: bool
+    charges_enabled: bool
+    payouts_enabled: bool
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -5,7 +5,7 @@ from django.db import transaction
 from core.audit import audit_log
 from orders.models import SellerPaymentAccount
 from orders.payments import get_gateway
-from orders.payments.base import SellerAccountStatus
+from orders.payments.events import SellerAccountStatus
 
 
 def seller_onboarding_start(*, user, refresh_url: str, return_url: str) -> str:

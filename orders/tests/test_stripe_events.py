@@ -9,7 +9,6 @@ import pytest
 
 from orders.exceptions import MalformedWebhook, WebhookSignatureError
 from orders.models import PaymentEvent
-from orders.payments.base import SellerAccountStatus
 from orders.payments.events import (
     EVENT_ID_MAX_LENGTH,
     EVENT_TYPE_MAX_LENGTH,
@@ -21,6 +20,7 @@ from orders.payments.events import (
     PaymentSucceeded,
     RefundLine,
     RefundUpdated,
+    SellerAccountStatus,
     SellerAccountUpdated,
     SessionExpired,
 )

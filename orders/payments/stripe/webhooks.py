@@ -16,7 +16,6 @@ from uuid import UUID
 import stripe
 
 from orders.exceptions import MalformedWebhook, WebhookSignatureError
-from orders.payments.base import SellerAccountStatus
 from orders.payments.events import (
     EVENT_ID_MAX_LENGTH,
     EVENT_TYPE_MAX_LENGTH,
@@ -29,6 +28,7 @@ from orders.payments.events import (
     PaymentSucceeded,
     RefundLine,
     RefundUpdated,
+    SellerAccountStatus,
     SellerAccountUpdated,
     SessionExpired,
 )
