@@ -5,6 +5,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.core.cache import cache, caches
 
+from accounts.tests.factories import UserFactory
 from orders.tests.gateway_support import gateway_log  # noqa: F401 (a fixture)
 from orders.tests.stripe_support import WEBHOOK_SECRET, FakeStripe
 
@@ -44,3 +45,20 @@ def fake_stripe(settings):
         settings.STRIPE_API_BASE = fake.url
         settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
         yield fake
+
+
+# The members most tests need, defined once for every app's tests.
+@pytest.fixture
+def seller(db):
+    return UserFactory(is_seller=True)
+
+
+@pytest.fixture
+def buyer(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def stranger(db):
+    """A member with no relation to the objects under test."""
+    return UserFactory()

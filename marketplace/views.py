@@ -247,7 +247,7 @@ def listing_images_add(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, _("Photos added."))
             return redirect("marketplace:listing_edit", pk=listing.pk)
     context = _edit_context(request, listing, add_form=add_form)
-    return render(request, "marketplace/listing_edit.html", context, status=400)
+    return render(request, "marketplace/listing_edit.html", context)
 
 
 @login_required
@@ -267,7 +267,7 @@ def listing_images_reorder(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, _("Photo order saved."))
         return redirect("marketplace:listing_edit", pk=listing.pk)
     context = _edit_context(request, listing, order_form=order_form)
-    return render(request, "marketplace/listing_edit.html", context, status=400)
+    return render(request, "marketplace/listing_edit.html", context)
 
 
 @login_required

@@ -1,22 +1,11 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from accounts.tests.factories import UserFactory
 from marketplace.tests.factories import CategoryFactory, image_bytes
 
 
 def jpeg_upload(name: str = "photo.jpg", **kwargs) -> SimpleUploadedFile:
     return SimpleUploadedFile(name, image_bytes(size=(1100, 300), **kwargs), "image/jpeg")
-
-
-@pytest.fixture
-def seller(db):
-    return UserFactory(is_seller=True)
-
-
-@pytest.fixture
-def other_user(db):
-    return UserFactory()
 
 
 @pytest.fixture

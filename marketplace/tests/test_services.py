@@ -172,11 +172,11 @@ def test_listing_update_refuses_a_sold_listing(seller, category):
         services.listing_delete,
     ],
 )
-def test_other_users_cannot_change_a_listing(service, other_user):
+def test_other_users_cannot_change_a_listing(service, stranger):
     """Someone else's listing is a 404 (ListingNotFound) for every life-cycle service."""
     listing = ListingFactory(draft=True, with_image=True)
     with pytest.raises(ListingNotFound):
-        service(user=other_user, listing_id=listing.pk)
+        service(user=stranger, listing_id=listing.pk)
     assert Listing.objects.get(pk=listing.pk).status == Listing.Status.DRAFT
 
 
@@ -286,11 +286,11 @@ def test_listing_images_add_respects_the_maximum(seller, settings, media_files):
     assert media_files() == before
 
 
-def test_listing_images_add_by_another_user_is_not_found(other_user):
+def test_listing_images_add_by_another_user_is_not_found(stranger):
     """Only the seller adds photos."""
     listing = ListingFactory()
     with pytest.raises(ListingNotFound):
-        services.listing_images_add(user=other_user, listing_id=listing.pk, images=[jpeg_upload()])
+        services.listing_images_add(user=stranger, listing_id=listing.pk, images=[jpeg_upload()])
 
 
 def test_listing_images_reorder_sets_positions_and_cover(seller):
@@ -349,18 +349,18 @@ def test_listing_image_remove_may_empty_a_draft(seller):
     assert listing.images.count() == 0
 
 
-def test_favourite_add_is_idempotent_and_remove_forgets(other_user):
+def test_favourite_add_is_idempotent_and_remove_forgets(stranger):
     """Saving twice keeps one row; removing deletes it."""
     listing = ListingFactory()
-    services.favourite_add(user=other_user, listing_id=listing.pk)
-    services.favourite_add(user=other_user, listing_id=listing.pk)
-    assert Favourite.objects.filter(user=other_user).count() == 1
-    services.favourite_remove(user=other_user, listing_id=listing.pk)
+    services.favourite_add(user=stranger, listing_id=listing.pk)
+    services.favourite_add(user=stranger, listing_id=listing.pk)
+    assert Favourite.objects.filter(user=stranger).count() == 1
+    services.favourite_remove(user=stranger, listing_id=listing.pk)
     assert not Favourite.objects.exists()
 
 
-def test_favourite_add_refuses_invisible_listings(other_user):
+def test_favourite_add_refuses_invisible_listings(stranger):
     """Drafts and hidden listings cannot be saved."""
     for listing in (ListingFactory(draft=True), ListingFactory(is_hidden=True)):
         with pytest.raises(FavouriteError):
-            services.favourite_add(user=other_user, listing_id=listing.pk)
+            services.favourite_add(user=stranger, listing_id=listing.pk)

@@ -1,22 +1,11 @@
 import pytest
 
-from orders.tests.factories import AddressFactory, ListingFactory, UserFactory
-from orders.tests.gateway_support import gateway_log  # noqa: F401 (a fixture)
-
-
-@pytest.fixture
-def buyer(db):
-    return UserFactory()
+from orders.tests.factories import AddressFactory, ListingFactory
 
 
 @pytest.fixture
 def address(buyer):
     return AddressFactory(user=buyer)
-
-
-@pytest.fixture
-def stranger(db):
-    return UserFactory()
 
 
 @pytest.fixture

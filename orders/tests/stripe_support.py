@@ -66,6 +66,25 @@ def post_event(client, payload: str, **headers):
         )
 
 
+def deliver_dispute(client, event_id: str, event_type: str, order, **fields):
+    """Deliver a signed charge.dispute.* event about `order`'s payment (the webhook must
+    answer 200), then refresh `order`. `fields` go into the dispute object (e.g. status)."""
+    from orders.models import Checkout
+
+    dispute = {
+        "id": "dp_1",
+        "object": "dispute",
+        "charge": "ch_1",
+        "payment_intent": Checkout.objects.get(pk=order.checkout_id).payment_intent_ref,
+        **fields,
+    }
+    payload = event(event_id, event_type, dispute)
+    response = post_event(client, payload, HTTP_STRIPE_SIGNATURE=sign(payload))
+    assert response.status_code == 200, response.content
+    order.refresh_from_db()
+    return response
+
+
 def _nest(pairs: list[tuple[str, str]]) -> dict:
     """Turn Stripe's form encoding (a[b][0][c]=v) into nested dicts/lists."""
     root: dict = {}

@@ -6,13 +6,13 @@ import pytest
 from django.utils import timezone
 
 from orders.exceptions import IllegalTransition, IntegrationError, NotAllowed
-from orders.models import Checkout, Order, Payout, Refund
+from orders.models import Order, Payout, Refund
 from orders.payments.local import LocalGateway
 from orders.services import transitions as t
 from orders.services.disputes import DisputeOutcome, order_resolve_dispute
 from orders.tests.factories import UserFactory
 from orders.tests.helpers import paid_order
-from orders.tests.stripe_support import WEBHOOK_SECRET, event, post_event, sign
+from orders.tests.stripe_support import WEBHOOK_SECRET, deliver_dispute
 
 pytestmark = pytest.mark.django_db
 S = Order.Status
@@ -21,24 +21,6 @@ S = Order.Status
 @pytest.fixture(autouse=True)
 def _settings(settings):
     settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
-
-
-def deliver(client, event_id, event_type, order, **fields):
-    payload = event(
-        event_id,
-        event_type,
-        {
-            "id": "dp_1",
-            "object": "dispute",
-            "charge": "ch_1",
-            "payment_intent": Checkout.objects.get(pk=order.checkout_id).payment_intent_ref,
-            **fields,
-        },
-    )
-    response = post_event(client, payload, HTTP_STRIPE_SIGNATURE=sign(payload))
-    assert response.status_code == 200
-    order.refresh_from_db()
-    return response
 
 
 def ship(order):
@@ -69,9 +51,9 @@ def test_dispute_won_restores_previous_state(client):
     """charge.dispute.closed with status won puts a shipped order back to shipped."""
     order = paid_order()
     ship(order)
-    deliver(client, "evt_1", "charge.dispute.created", order, status="needs_response")
+    deliver_dispute(client, "evt_1", "charge.dispute.created", order, status="needs_response")
     assert order.status == S.DISPUTED
-    deliver(client, "evt_2", "charge.dispute.closed", order, status="won")
+    deliver_dispute(client, "evt_2", "charge.dispute.closed", order, status="won")
     assert order.status == S.SHIPPED
     assert order.events.last().note == "Dispute dp_1 won"
 
@@ -81,9 +63,9 @@ def test_dispute_won_on_delivered_order_completes_after_commit(
 ):
     """A won dispute on a delivered order pays the seller once, after the webhook commits."""
     order = delivered_unpaid_order(monkeypatch)
-    deliver(client, "evt_1", "charge.dispute.created", order)
+    deliver_dispute(client, "evt_1", "charge.dispute.created", order)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        deliver(client, "evt_2", "charge.dispute.closed", order, status="won")
+        deliver_dispute(client, "evt_2", "charge.dispute.closed", order, status="won")
         assert order.status == S.DELIVERED
         assert transfers(gateway_log) == []
     assert callbacks
@@ -100,10 +82,10 @@ def test_dispute_lost_ends_refunded_without_payout(
     the replayed event changes nothing."""
     order = paid_order()
     ship(order)
-    deliver(client, "evt_1", "charge.dispute.created", order)
+    deliver_dispute(client, "evt_1", "charge.dispute.created", order)
     with django_capture_on_commit_callbacks(execute=True):
-        deliver(client, "evt_2", "charge.dispute.closed", order, status="lost")
-        replay = deliver(client, "evt_2", "charge.dispute.closed", order, status="lost")
+        deliver_dispute(client, "evt_2", "charge.dispute.closed", order, status="lost")
+        replay = deliver_dispute(client, "evt_2", "charge.dispute.closed", order, status="lost")
     assert replay.json()["replay"] is True
     assert order.status == S.REFUNDED
     refund = order.refunds.get()
@@ -121,8 +103,8 @@ def test_dispute_lost_ends_refunded_without_payout(
 def test_dispute_closed_with_open_status_is_ignored(client):
     """A closed event with a status we don't know leaves the order disputed."""
     order = paid_order()
-    deliver(client, "evt_1", "charge.dispute.created", order)
-    deliver(client, "evt_2", "charge.dispute.closed", order, status="under_review")
+    deliver_dispute(client, "evt_1", "charge.dispute.created", order)
+    deliver_dispute(client, "evt_2", "charge.dispute.closed", order, status="under_review")
     assert order.status == S.DISPUTED
 
 
@@ -199,10 +181,10 @@ def test_dispute_after_completion_lost_reverses_payout(
     order = paid_order()
     ship(order)
     t.order_confirm_delivery(order_id=order.pk, actor=order.buyer)
-    deliver(client, "evt_1", "charge.dispute.created", order)
+    deliver_dispute(client, "evt_1", "charge.dispute.created", order)
     assert order.status == S.DISPUTED
     with django_capture_on_commit_callbacks(execute=True):
-        deliver(client, "evt_2", "charge.dispute.closed", order, status="lost")
+        deliver_dispute(client, "evt_2", "charge.dispute.closed", order, status="lost")
         assert not [e for e in gateway_log if e["op"] == "reversal"]
     assert order.status == S.REFUNDED
     reversals = [e for e in gateway_log if e["op"] == "reversal"]
@@ -223,8 +205,8 @@ def test_dispute_after_completion_won_returns_to_completed(client, gateway_log):
     order = paid_order()
     ship(order)
     t.order_confirm_delivery(order_id=order.pk, actor=order.buyer)
-    deliver(client, "evt_1", "charge.dispute.created", order)
-    deliver(client, "evt_2", "charge.dispute.closed", order, status="won")
+    deliver_dispute(client, "evt_1", "charge.dispute.created", order)
+    deliver_dispute(client, "evt_2", "charge.dispute.closed", order, status="won")
     assert order.status == S.COMPLETED
     assert len(transfers(gateway_log)) == 1
 

@@ -11,7 +11,7 @@ from orders.services.disputes import DisputeOutcome, order_resolve_dispute
 from orders.services.refunds import order_refund
 from orders.services.transitions import order_open_dispute
 from orders.tests.helpers import paid_order
-from orders.tests.stripe_support import WEBHOOK_SECRET, event, post_event, sign
+from orders.tests.stripe_support import WEBHOOK_SECRET, deliver_dispute, event, post_event, sign
 
 pytestmark = pytest.mark.django_db
 S = Order.Status
@@ -31,16 +31,6 @@ def deliver(client, event_id: str, event_type: str, obj: dict) -> None:
     assert post_event(client, payload, HTTP_STRIPE_SIGNATURE=sign(payload)).status_code == 200
 
 
-def dispute(client, event_id: str, event_type: str, order: Order, **fields) -> None:
-    intent = Checkout.objects.get(pk=order.checkout_id).payment_intent_ref
-    deliver(
-        client,
-        event_id,
-        event_type,
-        {"id": "dp_1", "object": "dispute", "payment_intent": intent, **fields},
-    )
-
-
 def queued_refund(order: Order, gateway_ref: str = "") -> Refund:
     """A refund recorded but not yet confirmed (unsent and queued for retry_refunds, or sent
     and still pending at the provider when `gateway_ref` is set)."""
@@ -56,9 +46,9 @@ def test_lost_dispute_supersedes_queued_refund_so_retry_never_sends_it(
     audited, and the order keeps exactly one succeeded refund (the bank's)."""
     order = paid_order()
     refund = queued_refund(order)
-    dispute(client, "evt_1", "charge.dispute.created", order, status="needs_response")
+    deliver_dispute(client, "evt_1", "charge.dispute.created", order, status="needs_response")
     with django_capture_on_commit_callbacks(execute=True):
-        dispute(client, "evt_2", "charge.dispute.closed", order, status="lost")
+        deliver_dispute(client, "evt_2", "charge.dispute.closed", order, status="lost")
         call_command("retry_refunds")
     refund.refresh_from_db()
     order.refresh_from_db()
@@ -111,8 +101,8 @@ def test_provider_confirmation_of_superseded_refund_is_ignored(client):
     audited for staff."""
     order = paid_order()
     refund = queued_refund(order, gateway_ref="re_pending")
-    dispute(client, "evt_1", "charge.dispute.created", order)
-    dispute(client, "evt_2", "charge.dispute.closed", order, status="lost")
+    deliver_dispute(client, "evt_1", "charge.dispute.created", order)
+    deliver_dispute(client, "evt_2", "charge.dispute.closed", order, status="lost")
     intent = Checkout.objects.get(pk=order.checkout_id).payment_intent_ref
     deliver(
         client,
@@ -164,8 +154,8 @@ def test_refund_confirmed_then_dispute_lost_keeps_one_refund(client, gateway_log
     order = paid_order()
     refund = order_refund(order_id=order.pk, actor=order.seller, reason="Damaged")
     assert refund.status == Refund.Status.SUCCEEDED
-    dispute(client, "evt_1", "charge.dispute.created", order)
-    dispute(client, "evt_2", "charge.dispute.closed", order, status="lost")
+    deliver_dispute(client, "evt_1", "charge.dispute.created", order)
+    deliver_dispute(client, "evt_2", "charge.dispute.closed", order, status="lost")
     order.refresh_from_db()
     assert order.status == S.REFUNDED
     assert list(order.refunds.values_list("pk", flat=True)) == [refund.pk]
