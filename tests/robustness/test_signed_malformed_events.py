@@ -9,13 +9,13 @@ from django.urls import reverse
 from svix.webhooks import Webhook
 
 from accounts.models import User
-from tests.robustness.world import XSS, assert_no_crash
+from tests.robustness.world import CLERK_WEBHOOK_SECRET, XSS, assert_no_crash
 
 pytestmark = pytest.mark.django_db
 
 
 # --- Correctly signed but malformed identity-provider events -------------------------------
-WEBHOOK_SECRET = "whsec_" + "dGhyZWFkbHktdGVzdC13ZWJob29rLXNlY3JldC0zMmI="
+WEBHOOK_SECRET = CLERK_WEBHOOK_SECRET
 
 
 def _clerk_user(**overrides) -> dict:

@@ -21,6 +21,9 @@ from orders.services.payment import checkout_mark_paid
 from orders.tests.factories import AddressFactory
 from orders.tests.helpers import start_checkout
 
+# The Svix secret the configured auth webhook uses in these tests.
+CLERK_WEBHOOK_SECRET = "whsec_" + "dGhyZWFkbHktdGVzdC13ZWJob29rLXNlY3JldC0zMmI="
+
 ROLES = ("anonymous", "stranger", "buyer", "owner", "staff")
 TRACE_MARKERS = (
     "Traceback (most recent call last)",
