@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP_FLAGS := --quiet --disable-pip-version-check
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help run test screenshots lint format audit migrate seed shell clean lock
+.PHONY: help run test screenshots lint format audit migrate seed shell clean lock image
 
 help:
 	@echo "make run    serve Threadly with demo data on http://127.0.0.1:8000"
@@ -63,6 +63,11 @@ shell: $(VENV)/.installed
 lock:
 	uv pip compile pyproject.toml --python-version 3.12 --universal -o requirements.lock
 	uv pip compile pyproject.toml --extra dev --python-version 3.12 --universal -o requirements-dev.lock
+
+# A container image tagged with the release version (needs a Docker daemon).
+image:
+	THREADLY_VERSION=$$(git describe --tags --always --dirty) docker compose build
+	@echo "Built threadly:$$(git describe --tags --always --dirty)"
 
 clean:
 	rm -rf $(VENV) db.sqlite3 media staticfiles .pytest_cache
