@@ -274,8 +274,9 @@ if SENTRY_DSN and not RUNNING_TESTS:
 
 # --- Commerce ---------------------------------------------------------------------------------
 STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY")
-STRIPE_PUBLISHABLE_KEY = env_str("STRIPE_PUBLISHABLE_KEY")
 STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
+# The signing secret of the Connect webhook endpoint (events from connected accounts).
+STRIPE_CONNECT_WEBHOOK_SECRET = env_str("STRIPE_CONNECT_WEBHOOK_SECRET")
 # Only for tests and local Stripe emulators: where the stripe SDK sends its requests.
 STRIPE_API_BASE = env_str("STRIPE_API_BASE")
 PLATFORM_FEE_PERCENTAGE = env_decimal("PLATFORM_FEE_PERCENTAGE", "5")

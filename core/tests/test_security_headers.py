@@ -85,7 +85,6 @@ def production_env(**extra: str) -> dict[str, str]:
         "LOG_FORMAT": "json",
         "ENCRYPTION_KEY": Fernet.generate_key().decode(),
         "STRIPE_SECRET_KEY": "sk_test_threadly_deploy_check",
-        "STRIPE_PUBLISHABLE_KEY": "pk_test_threadly_deploy_check",
         "STRIPE_WEBHOOK_SECRET": "whsec_threadly_deploy_check",
     }
     env.update(extra)

@@ -13,7 +13,12 @@ def get_gateway() -> PaymentGateway:
 
         return StripeGateway(
             api_key=settings.STRIPE_SECRET_KEY,
-            webhook_secret=settings.STRIPE_WEBHOOK_SECRET,
+            # The platform's endpoint and the Connect endpoint (events of connected
+            # accounts, e.g. account.updated) may share our URL; each has its own secret.
+            webhook_secrets=(
+                settings.STRIPE_WEBHOOK_SECRET,
+                settings.STRIPE_CONNECT_WEBHOOK_SECRET,
+            ),
             api_base=settings.STRIPE_API_BASE or None,
         )
     return LocalGateway()

@@ -216,9 +216,9 @@ def test_parse_webhook_verifies_before_reading():
     body = "not json"
     header = {"Stripe-Signature": sign(body, secret="whsec_other")}
     with pytest.raises(WebhookSignatureError):
-        parse_webhook(body.encode(), header, secret=WEBHOOK_SECRET)
+        parse_webhook(body.encode(), header, secrets=[WEBHOOK_SECRET])
     with pytest.raises(MalformedWebhook):
-        parse_webhook(body.encode(), {"Stripe-Signature": sign(body)}, secret=WEBHOOK_SECRET)
+        parse_webhook(body.encode(), {"Stripe-Signature": sign(body)}, secrets=[WEBHOOK_SECRET])
 
 
 def test_parse_webhook_refuses_stale_signatures():
@@ -226,7 +226,7 @@ def test_parse_webhook_refuses_stale_signatures():
     body = event("evt_1", "customer.created", {"id": "cus_1"})
     header = {"Stripe-Signature": sign(body, timestamp=int(time.time()) - 600)}
     with pytest.raises(WebhookSignatureError):
-        parse_webhook(body.encode(), header, secret=WEBHOOK_SECRET)
+        parse_webhook(body.encode(), header, secrets=[WEBHOOK_SECRET])
 
 
 def test_local_gateway_has_no_webhooks_and_nothing_to_replay():

@@ -203,6 +203,31 @@ def test_account_updated_keeps_payout_status(client):
     assert account.is_ready
 
 
+def test_connected_account_event_signed_by_the_connect_endpoint_is_applied(client, settings):
+    """Stripe sends connected accounts' events (account.updated) through a Connect endpoint
+    with its own signing secret: an event signed with STRIPE_CONNECT_WEBHOOK_SECRET is
+    accepted, one signed with an unknown secret is not."""
+    settings.STRIPE_CONNECT_WEBHOOK_SECRET = "whsec_connect_endpoint"
+    account = SellerPaymentAccount.objects.create(user=UserFactory(), stripe_account_id="acct_2")
+    payload = event(
+        "evt_connect",
+        "account.updated",
+        {
+            "id": "acct_2",
+            "object": "account",
+            "details_submitted": True,
+            "charges_enabled": True,
+            "payouts_enabled": True,
+        },
+    )
+    forged = sign(payload, secret="whsec_somebody_else")
+    assert post_event(client, payload, HTTP_STRIPE_SIGNATURE=forged).status_code == 400
+    signed = sign(payload, secret="whsec_connect_endpoint")
+    assert post_event(client, payload, HTTP_STRIPE_SIGNATURE=signed).status_code == 200
+    account.refresh_from_db()
+    assert account.is_ready
+
+
 def test_unknown_event_type_acknowledged(client):
     """Event types we don't handle get 200 so Stripe stops retrying."""
     payload = event("evt_u", "customer.created", {"id": "cus_1", "object": "customer"})

@@ -10,7 +10,7 @@ verified and turned into our events in orders/payments/stripe/webhooks.py.
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 
@@ -36,10 +36,12 @@ class StripeGateway:
     name = "stripe"
     requires_onboarding = True
 
-    def __init__(self, *, api_key: str, webhook_secret: str, api_base: str | None = None) -> None:
+    def __init__(
+        self, *, api_key: str, webhook_secrets: Sequence[str], api_base: str | None = None
+    ) -> None:
         addresses = {"api": api_base, "connect": api_base} if api_base else None
         self.client = stripe.StripeClient(api_key, base_addresses=addresses, max_network_retries=2)
-        self.webhook_secret = webhook_secret
+        self.webhook_secrets = tuple(webhook_secrets)
 
     def _call(self, operation: str, fn, *args, **kwargs):
         try:
@@ -55,7 +57,7 @@ class StripeGateway:
 
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> GatewayEvent:
         """Verify the Stripe-Signature header on the raw body and map the event to ours."""
-        return parse_webhook(body, headers, secret=self.webhook_secret)
+        return parse_webhook(body, headers, secrets=self.webhook_secrets)
 
     def undelivered_events(self, *, since: datetime) -> list[GatewayEvent]:
         """Events created since `since` whose webhook delivery failed (Events API,

@@ -9,7 +9,7 @@ MalformedWebhook, so the view answers 400 and stores nothing instead of failing 
 
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -42,27 +42,40 @@ _REFUND_ID = re.compile(r"[0-9]{1,18}")
 Payload = dict[str, Any]
 
 
-def verify(body: bytes, signature_header: str | None, secret: str) -> Any:
+def verify(body: bytes, signature_header: str | None, secrets: Sequence[str]) -> Any:
     """Check the Stripe-Signature header (HMAC of the timestamp and raw body, at most five
-    minutes old) and return the decoded JSON, whatever its shape."""
-    if not secret or not signature_header:
+    minutes old) against each endpoint secret (the platform's endpoint and the Connect
+    endpoint each have their own) and return the decoded JSON, whatever its shape."""
+    secrets = [secret for secret in secrets if secret]
+    if not secrets or not signature_header:
         raise WebhookSignatureError("missing signature or secret")
     try:
         text = body.decode("utf-8")
-        stripe.WebhookSignature.verify_header(
-            text, signature_header, secret, stripe.Webhook.DEFAULT_TOLERANCE
-        )
-    except (stripe.SignatureVerificationError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
         raise WebhookSignatureError(str(exc)) from exc
+    failure: Exception | None = None
+    for secret in secrets:
+        try:
+            stripe.WebhookSignature.verify_header(
+                text, signature_header, secret, stripe.Webhook.DEFAULT_TOLERANCE
+            )
+        except stripe.SignatureVerificationError as exc:
+            failure = exc
+        else:
+            break
+    else:
+        raise WebhookSignatureError(str(failure)) from failure
     try:
         return json.loads(text)
     except ValueError as exc:
         raise MalformedWebhook("the body is not JSON") from exc
 
 
-def parse_webhook(body: bytes, headers: Mapping[str, str], *, secret: str) -> GatewayEvent:
+def parse_webhook(
+    body: bytes, headers: Mapping[str, str], *, secrets: Sequence[str]
+) -> GatewayEvent:
     """A verified delivery as our event; raises WebhookSignatureError or MalformedWebhook."""
-    return event_from_payload(verify(body, headers.get(SIGNATURE_HEADER), secret))
+    return event_from_payload(verify(body, headers.get(SIGNATURE_HEADER), secrets))
 
 
 def event_from_payload(payload: Any) -> GatewayEvent:
