@@ -21,7 +21,8 @@ INSECURE_DEV_KEY = "django-insecure-threadly-local-development-key-do-not-use-in
 
 
 def env_str(name: str, default: str = "") -> str:
-    return os.environ.get(name, default).strip()
+    """The variable's value; empty or unset means the default (as .env.example promises)."""
+    return os.environ.get(name, "").strip() or default
 
 
 def env_bool(name: str, default: bool = False) -> bool:
@@ -298,7 +299,7 @@ MAILERS = {
     "default": {
         "BACKEND": "core.email.ResendEmailBackend"
         if RESEND_API_KEY
-        else env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+        else env_str("EMAIL_BACKEND") or "django.core.mail.backends.console.EmailBackend"
     }
 }
 
