@@ -91,13 +91,17 @@ def checkout(request: HttpRequest) -> HttpResponse:
     if not groups:
         messages.info(request, "Your cart is empty.")
         return redirect("orders:cart")
-    choose = CheckoutForm(request.POST or None, user=request.user)
-    new_address = AddressForm(request.POST if request.POST.get("address_mode") == "new" else None)
+    # Bound on every POST, even an empty one (`request.POST or None` left an empty POST's
+    # forms unbound, and add_error on an unbound form raises AttributeError).
+    posted = request.POST if request.method == "POST" else None
+    choose = CheckoutForm(posted, user=request.user)
     has_saved = choose.fields["address"].queryset.exists()
-    if request.method == "POST":
+    new_mode = request.POST.get("address_mode") == "new" or not has_saved
+    new_address = AddressForm(posted if new_mode else None)
+    if posted is not None:
         address = new_fields = None
-        if request.POST.get("address_mode") == "new" or not has_saved:
-            if new_address.is_bound and new_address.is_valid():
+        if new_mode:
+            if new_address.is_valid():
                 new_fields = new_address.cleaned_data
         elif choose.is_valid() and choose.cleaned_data["address"]:
             address = choose.cleaned_data["address"]
@@ -135,7 +139,7 @@ def checkout(request: HttpRequest) -> HttpResponse:
             "choose": choose,
             "new_address": new_address,
             "has_saved": has_saved,
-            "new_mode": request.POST.get("address_mode") == "new" or not has_saved,
+            "new_mode": new_mode,
         },
     )
 
