@@ -175,12 +175,38 @@ def checkout_return(request: HttpRequest, public_id) -> HttpResponse:
 def checkout_cancel(request: HttpRequest, public_id) -> HttpResponse:
     chk = selectors.access_checkout(user=request.user, public_id=public_id)
     if request.method == "POST":
-        payment.checkout_mark_failed(
-            checkout_id=chk.pk, actor=request.user, role="buyer", note="Payment cancelled"
-        )
-        messages.info(request, "Payment cancelled; your items were released.")
-        return redirect("orders:cart")
+        chk, cancelled = payment.checkout_cancel(checkout_id=chk.pk, actor=request.user)
+        if cancelled:
+            messages.info(request, "Payment cancelled; your items were released.")
+            return redirect("orders:cart")
+        message, where = CANCEL_REFUSED[chk.status]
+        messages.warning(request, message)
+        return redirect(where)
     return render(request, "orders/checkout_cancel.html", {"checkout": chk})
+
+
+# What cancelling a checkout that is no longer pending did (nothing), and where to look next.
+CANCEL_REFUSED = {
+    Checkout.Status.PAID: (
+        "This checkout is already paid, so nothing was cancelled. To cancel an order, open it "
+        "from your orders.",
+        "orders:order_list",
+    ),
+    Checkout.Status.REFUNDED: (
+        "This checkout was already refunded; nothing was cancelled.",
+        "orders:order_list",
+    ),
+    Checkout.Status.FAILED: (
+        "This checkout had already ended without payment; nothing was charged and its items "
+        "were already released.",
+        "orders:cart",
+    ),
+    Checkout.Status.EXPIRED: (
+        "This checkout had already ended without payment; nothing was charged and its items "
+        "were already released.",
+        "orders:cart",
+    ),
+}
 
 
 @login_required

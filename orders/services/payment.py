@@ -154,6 +154,24 @@ def checkout_mark_failed(
     return checkout
 
 
+def checkout_cancel(*, checkout_id: int, actor) -> tuple[Checkout, bool]:
+    """The buyer gives up on paying: a pending checkout ends failed and its items are released
+    (checkout_mark_failed). Any other checkout is left as it is.
+
+    Returns the checkout and whether this call cancelled it, so the caller can tell the buyer
+    what really happened (a paid, refunded or already ended checkout was not cancelled). Locks
+    the checkout row for the decision.
+    """
+    with transaction.atomic():
+        checkout = Checkout.objects.select_for_update().get(pk=checkout_id)
+        if checkout.status != Checkout.Status.PENDING:
+            return checkout, False
+        checkout = checkout_mark_failed(
+            checkout_id=checkout_id, actor=actor, role=Role.BUYER, note="Payment cancelled"
+        )
+    return checkout, True
+
+
 def _release(checkout: Checkout) -> None:
     stock.reservations_release(
         reservations=list(checkout.reservations.filter(status=Reservation.Status.HELD))
