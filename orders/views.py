@@ -212,7 +212,10 @@ CANCEL_REFUSED = {
 @login_required
 def checkout_done(request: HttpRequest, public_id) -> HttpResponse:
     chk = selectors.access_checkout(user=request.user, public_id=public_id)
-    return render(request, "orders/checkout_done.html", {"checkout": chk})
+    # A paid checkout may hold orders that were not fulfilled (an item taken down or sold
+    # before the payment arrived): the page then doesn't thank the buyer for them.
+    fulfilled = any(order.status != Order.Status.CANCELLED for order in chk.orders.all())
+    return render(request, "orders/checkout_done.html", {"checkout": chk, "fulfilled": fulfilled})
 
 
 # --- Orders (buyer) ---------------------------------------------------------------------------
