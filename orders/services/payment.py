@@ -4,10 +4,13 @@ failed and after it asks for a refund.
 
 The success path (`checkout_mark_paid`) is the single function the Stripe webhook, the buyer's
 return from Stripe and the local test payment page call; it locks the checkout row and is
-idempotent, so any order of arrival ends with one paid checkout and stock taken once.
+idempotent, so any order of arrival ends with one paid checkout and stock taken once. It
+also decides which orders can't be fulfilled once paid for (an item taken down by moderation,
+or sold elsewhere after the reservation expired) and owes their total back.
 
 Starting a purchase (address, reservation, payment page) is checkout.py, which calls down into
-this module; this module calls down into refunds.py (a late payment is paid back), never up.
+this module; this module calls down into refunds.py (a payment that can't be fulfilled is
+paid back), never up.
 """
 
 from collections.abc import Iterable
