@@ -17,6 +17,7 @@ SUBJECTS = {
     "order_shipped": "Your order #{id} is on its way",
     "order_delivered": "Order #{id} was delivered",
     "order_refunded": "Order #{id} was refunded",
+    "order_taken_down": "Order #{id} was cancelled; your payment is being refunded",
 }
 
 

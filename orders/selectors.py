@@ -115,12 +115,15 @@ def sales_for_seller(*, user, status: str | None = None) -> QuerySet[Order]:
 def access_order(*, user, order_id: int, with_details: bool = False) -> Order:
     """The order if `user` is its buyer, seller or staff; 404 for everyone else.
 
-    `with_details` also loads the items and the timeline (with actors) for the detail page.
+    `with_details` also loads the items, the refunds and the timeline (with actors) for the
+    detail page.
     """
     qs = _orders()
     if with_details:
         qs = qs.prefetch_related(
-            "items", Prefetch("events", queryset=OrderEvent.objects.select_related("actor"))
+            "items",
+            "refunds",
+            Prefetch("events", queryset=OrderEvent.objects.select_related("actor")),
         )
     order = qs.filter(pk=order_id).first()
     if order is None or not (user.pk in (order.buyer_id, order.seller_id) or user.is_staff):
@@ -131,7 +134,7 @@ def access_order(*, user, order_id: int, with_details: bool = False) -> Order:
 def access_checkout(*, user, public_id) -> Checkout:
     checkout = (
         Checkout.objects.filter(public_id=public_id, buyer=user)
-        .prefetch_related(Prefetch("orders", queryset=_orders()))
+        .prefetch_related(Prefetch("orders", queryset=_orders().prefetch_related("refunds")))
         .first()
     )
     if checkout is None:

@@ -91,13 +91,17 @@ def checkout(request: HttpRequest) -> HttpResponse:
     if not groups:
         messages.info(request, "Your cart is empty.")
         return redirect("orders:cart")
-    choose = CheckoutForm(request.POST or None, user=request.user)
-    new_address = AddressForm(request.POST if request.POST.get("address_mode") == "new" else None)
+    # Bound on every POST, even an empty one (`request.POST or None` left an empty POST's
+    # forms unbound, and add_error on an unbound form raises AttributeError).
+    posted = request.POST if request.method == "POST" else None
+    choose = CheckoutForm(posted, user=request.user)
     has_saved = choose.fields["address"].queryset.exists()
-    if request.method == "POST":
+    new_mode = request.POST.get("address_mode") == "new" or not has_saved
+    new_address = AddressForm(posted if new_mode else None)
+    if posted is not None:
         address = new_fields = None
-        if request.POST.get("address_mode") == "new" or not has_saved:
-            if new_address.is_bound and new_address.is_valid():
+        if new_mode:
+            if new_address.is_valid():
                 new_fields = new_address.cleaned_data
         elif choose.is_valid() and choose.cleaned_data["address"]:
             address = choose.cleaned_data["address"]
@@ -135,7 +139,7 @@ def checkout(request: HttpRequest) -> HttpResponse:
             "choose": choose,
             "new_address": new_address,
             "has_saved": has_saved,
-            "new_mode": request.POST.get("address_mode") == "new" or not has_saved,
+            "new_mode": new_mode,
         },
     )
 
@@ -171,18 +175,47 @@ def checkout_return(request: HttpRequest, public_id) -> HttpResponse:
 def checkout_cancel(request: HttpRequest, public_id) -> HttpResponse:
     chk = selectors.access_checkout(user=request.user, public_id=public_id)
     if request.method == "POST":
-        payment.checkout_mark_failed(
-            checkout_id=chk.pk, actor=request.user, role="buyer", note="Payment cancelled"
-        )
-        messages.info(request, "Payment cancelled; your items were released.")
-        return redirect("orders:cart")
+        chk, cancelled = payment.checkout_cancel(checkout_id=chk.pk, actor=request.user)
+        if cancelled:
+            messages.info(request, "Payment cancelled; your items were released.")
+            return redirect("orders:cart")
+        message, where = CANCEL_REFUSED[chk.status]
+        messages.warning(request, message)
+        return redirect(where)
     return render(request, "orders/checkout_cancel.html", {"checkout": chk})
+
+
+# What cancelling a checkout that is no longer pending did (nothing), and where to look next.
+CANCEL_REFUSED = {
+    Checkout.Status.PAID: (
+        "This checkout is already paid, so nothing was cancelled. To cancel an order, open it "
+        "from your orders.",
+        "orders:order_list",
+    ),
+    Checkout.Status.REFUNDED: (
+        "This checkout was already refunded; nothing was cancelled.",
+        "orders:order_list",
+    ),
+    Checkout.Status.FAILED: (
+        "This checkout had already ended without payment; nothing was charged and its items "
+        "were already released.",
+        "orders:cart",
+    ),
+    Checkout.Status.EXPIRED: (
+        "This checkout had already ended without payment; nothing was charged and its items "
+        "were already released.",
+        "orders:cart",
+    ),
+}
 
 
 @login_required
 def checkout_done(request: HttpRequest, public_id) -> HttpResponse:
     chk = selectors.access_checkout(user=request.user, public_id=public_id)
-    return render(request, "orders/checkout_done.html", {"checkout": chk})
+    # A paid checkout may hold orders that were not fulfilled (an item taken down or sold
+    # before the payment arrived): the page then doesn't thank the buyer for them.
+    fulfilled = any(order.status != Order.Status.CANCELLED for order in chk.orders.all())
+    return render(request, "orders/checkout_done.html", {"checkout": chk, "fulfilled": fulfilled})
 
 
 # --- Orders (buyer) ---------------------------------------------------------------------------

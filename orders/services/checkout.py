@@ -10,7 +10,6 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
@@ -32,7 +31,7 @@ from orders.payments import get_gateway, get_gateway_by_name
 from orders.payments.base import PaymentRequest, PaymentRequestLine
 from orders.rules import lines_price, prices_total, unavailable_reason
 from orders.services import stock
-from orders.services.payment import checkout_mark_failed
+from orders.services.payment import checkout_mark_failed, listings_attach_sellers
 
 S = Order.Status
 Role = OrderEvent.Role
@@ -81,7 +80,7 @@ def checkout_reserve(*, buyer, address: Address) -> Checkout:
         if not items:
             raise CheckoutError("Your cart is empty.")
         listings = listings_lock(listing_ids=[item.listing_id for item in items])
-        _attach_sellers(listings.values())
+        listings_attach_sellers(listings.values())
         by_seller: dict[int, list[tuple]] = defaultdict(list)
         currencies = set()
         for item in items:
@@ -162,19 +161,6 @@ def checkout_reserve(*, buyer, address: Address) -> Checkout:
             sellers=len(by_seller),
         )
     return checkout
-
-
-def _attach_sellers(listings) -> None:
-    """Load the sellers with what unavailable_reason reads, in one query instead of three per
-    listing while the listing locks are held."""
-    listings = list(listings)
-    sellers = (
-        get_user_model()
-        .objects.select_related("profile", "payment_account")
-        .in_bulk({listing.seller_id for listing in listings})
-    )
-    for listing in listings:
-        listing.seller = sellers[listing.seller_id]
 
 
 def checkout_start_payment(*, checkout: Checkout, success_url: str, cancel_url: str) -> str:

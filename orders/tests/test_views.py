@@ -1,10 +1,12 @@
 from decimal import Decimal
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from marketplace.models import Listing
 from orders.models import Address, Order, Payout
+from orders.services.cart import cart_add_item
 from orders.tests.factories import ListingFactory, UserFactory
 from orders.tests.helpers import paid_order, start_checkout
 from orders.tests.stripe_support import ADDRESS
@@ -234,3 +236,32 @@ def test_sold_listing_page_has_no_cart_form_and_no_reason(client):
     body = client.get(listing.get_absolute_url()).content.decode()
     assert reverse("orders:cart_add", args=[listing.pk]) not in body
     assert "just sold" not in body
+
+
+def csrf_client(user) -> tuple[Client, str]:
+    """A client that enforces CSRF, logged in, with the token the checkout page set."""
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    assert client.get(reverse("orders:checkout")).status_code == 200
+    return client, client.cookies["csrftoken"].value
+
+
+def test_checkout_empty_post_with_saved_address_asks_for_an_address(buyer, address):
+    """An empty POST (token in the header) from a member with a saved address and a cart gets
+    the form back with "choose an address", not an AttributeError; nothing is reserved."""
+    cart_add_item(user=buyer, session={}, listing_id=ListingFactory().pk)
+    client, token = csrf_client(buyer)
+    response = client.post(reverse("orders:checkout"), HTTP_X_CSRFTOKEN=token)
+    assert response.status_code == 200
+    assert "Choose an address or enter a new one." in response.text
+    assert not buyer.checkouts.exists()
+
+
+def test_checkout_empty_post_without_saved_address_shows_the_address_errors(buyer):
+    """With no saved address an empty POST shows the new address form's required fields."""
+    cart_add_item(user=buyer, session={}, listing_id=ListingFactory().pk)
+    client, token = csrf_client(buyer)
+    response = client.post(reverse("orders:checkout"), HTTP_X_CSRFTOKEN=token)
+    assert response.status_code == 200
+    assert "This field is required" in response.text
+    assert not buyer.checkouts.exists()
