@@ -8,11 +8,15 @@ from django.test import Client
 from django.urls import reverse
 from django.urls.exceptions import NoReverseMatch
 
+from orders.services.cart import cart_add_item
+from orders.tests.factories import AddressFactory
 from tests.robustness.world import (
+    CLERK_WEBHOOK_SECRET,
     KNOWN_CRASHES,
     LOGIN_REQUIRED,
     PRIVATE_TO_PARTIES,
     ROLES,
+    World,
     _is_login_redirect,
     assert_no_crash,
     project_url_names,
@@ -81,6 +85,56 @@ def test_every_url_get_and_post_never_500(world, name):
             assert_no_crash(response, f"{role} {method} {url}")
             if method == "POST+csrf" and "webhooks" not in url:
                 assert response.status_code in (403, 405), f"{role} POST {url} without token"
+
+
+# Bodies a form never sends: nothing at all, fields of the wrong kind, no form at all.
+ODD_BODIES = {
+    "empty form body": ("", "application/x-www-form-urlencoded"),
+    "empty multipart body": (None, None),
+    "unexpected fields": (
+        {
+            "unexpected": "1",
+            "address": "not-a-number",
+            "address_choice": "zzz",
+            "quantity": "many",
+            "decision": "maybe",
+            "status": "nope",
+            "images": "not-a-file",
+            "order": ",,,",
+            "favourite": "[]",
+            "csrfmiddlewaretoken": "x",
+        },
+        None,
+    ),
+    "JSON instead of a form": ('{"not": "a form"', "application/json"),
+}
+
+
+def _give_members_a_cart(world: World) -> None:
+    """The state that exposed the empty-checkout crash: members with a cart and an address."""
+    for member in (world.buyer, world.stranger):
+        cart_add_item(user=member, session={}, listing_id=world.listing.pk)
+    AddressFactory(user=world.stranger)
+
+
+@pytest.mark.parametrize("name", project_url_names())
+def test_every_post_endpoint_with_an_empty_or_unexpected_body_never_500(world, settings, name):
+    """Every URL, every role, POSTed an empty body, unexpected fields or JSON where a form is
+    expected (CSRF passed, as a script with a token would): a 2xx/3xx/4xx answer, never a 5xx
+    or a trace. The webhooks are configured, so their bodies are judged too (unconfigured,
+    the auth webhook answers 503 by design)."""
+    settings.CLERK_WEBHOOK_SECRET = CLERK_WEBHOOK_SECRET
+    _give_members_a_cart(world)
+    url = resolve_url(name, world)
+    for role in ROLES:
+        client = world.client(role)
+        for what, (body, content_type) in ODD_BODIES.items():
+            if content_type is None:
+                response = client.post(url, body or {})
+            else:
+                response = client.post(url, body, content_type=content_type)
+            assert_no_crash(response, f"{role} POST {what} to {url}")
+            assert response.status_code < 500, f"{role} POST {what} to {url}"
 
 
 @pytest.mark.parametrize("name", sorted(LOGIN_REQUIRED))
