@@ -52,9 +52,8 @@ def production_env(**overrides: str) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def _collected_static() -> None:
-    """Production pages need the static files manifest (the Dockerfile runs collectstatic)."""
-    if (BASE_DIR / "staticfiles" / "staticfiles.json").exists():
-        return
+    """Production pages need the static files manifest (the Dockerfile runs collectstatic);
+    run every time so a changed stylesheet can't leave a stale manifest behind."""
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
         cwd=BASE_DIR,
