@@ -1,7 +1,8 @@
 """Ops middleware: request metrics, extra security headers, maintenance mode, rate limits.
 
 Kernel module: imports no other app of ours. Order in settings.MIDDLEWARE:
-RequestMetricsMiddleware first (times everything), SecurityHeadersMiddleware near the top,
+RequestMetricsMiddleware first (times everything), SecurityHeadersMiddleware and
+DatabaseUnavailableMiddleware near the top,
 MaintenanceModeMiddleware and RateLimitMiddleware after authentication and CSP (they need
 request.user, and their own pages get the CSP header and nonce).
 """
@@ -14,7 +15,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 
-from core import lockout, maintenance, metrics, ratelimit, sentry
+from core import lockout, maintenance, metrics, outage, ratelimit, sentry
 
 logger = logging.getLogger("ops.security")
 Handler = Callable[[HttpRequest], HttpResponse]
@@ -53,6 +54,22 @@ class RequestMetricsMiddleware:
         finally:
             duration_ms = (time.perf_counter() - started) * 1000
             metrics.record(duration_ms=duration_ms, status_code=status)
+
+
+class DatabaseUnavailableMiddleware:
+    """A database error (OperationalError, InterfaceError) raised by a view becomes the friendly
+    503 page with Retry-After instead of a 500 (see core.outage; handler500 covers middleware)."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, outage.DATABASE_ERRORS):
+            return outage.database_error_response(request, exception)
+        return None
 
 
 class SentryUserMiddleware:

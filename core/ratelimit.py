@@ -5,9 +5,11 @@
 - health endpoints, payment/auth webhooks, static and media files are never limited;
 - POSTs to login, signup and password reset: RATELIMIT_AUTH per IP (tighter);
 - every other POST/PUT/PATCH/DELETE and every /api/ request: RATELIMIT_DEFAULT per user or IP.
+While the cache is unreachable the counters live in each process instead (never fail open).
 """
 
 import hashlib
+import threading
 import time
 from dataclasses import dataclass
 
@@ -15,10 +17,16 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
 
+from core.cache import CacheUnavailable
+
 EXEMPT_PREFIXES = ("/api/health", "/health", "/api/webhooks/", "/static/", "/media/")
 AUTH_PATHS = ("/accounts/login/", "/accounts/signup/", "/accounts/password/reset/")
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+# The per-process fallback counters (key -> (count, expires at, monotonic)); see _local_incr.
+LOCAL_MAX_KEYS = 10_000
+_local_counts: dict[str, tuple[int, float]] = {}
+_local_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -56,22 +64,49 @@ def _digest(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()[:24]
 
 
-def incr(key: str, timeout: int) -> int:
-    """Atomically add one to a cache counter, creating it with `timeout`; returns the count."""
+def incr(key: str, timeout: int) -> int | None:
+    """Atomically add one to a cache counter, creating it with `timeout`; returns the count,
+    or None when the cache is unreachable and nothing was counted (see core.cache)."""
     if cache.add(key, 1, timeout):
         return 1
     try:
         return cache.incr(key)
+    except CacheUnavailable:
+        return None
     except ValueError:  # expired between add() and incr()
         cache.set(key, 1, timeout)
         return 1
 
 
+def _local_incr(key: str, timeout: int) -> int:
+    """The fallback while the cache is unreachable: a counter in this process only.
+
+    Each server process counts on its own, so a client may get up to (processes x limit)
+    requests per window: looser than Redis, but still a limit (docs/operations.md).
+    """
+    now = time.monotonic()
+    with _local_lock:
+        if len(_local_counts) >= LOCAL_MAX_KEYS:
+            for stale in [k for k, (_, expires) in _local_counts.items() if expires <= now]:
+                del _local_counts[stale]
+            if len(_local_counts) >= LOCAL_MAX_KEYS:  # a flood of idents: forget the oldest
+                del _local_counts[next(iter(_local_counts))]
+        count, expires = _local_counts.get(key, (0, now + timeout))
+        if expires <= now:
+            count, expires = 0, now + timeout
+        _local_counts[key] = (count + 1, expires)
+        return count + 1
+
+
 def hit(*, scope: str, ident: str, rate: Rate) -> Decision:
-    """Count one request of `ident` in `scope` against `rate` (fixed window)."""
+    """Count one request of `ident` in `scope` against `rate` (fixed window); in this process
+    only while the cache is unreachable."""
     now = int(time.time())
     window = now // rate.period
-    count = incr(f"rl:{scope}:{_digest(ident)}:{window}", rate.period + 1)
+    key = f"rl:{scope}:{_digest(ident)}:{window}"
+    count = incr(key, rate.period + 1)
+    if count is None:
+        count = _local_incr(key, rate.period + 1)
     return Decision(
         allowed=count <= rate.limit,
         count=count,

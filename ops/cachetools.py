@@ -4,6 +4,7 @@ metrics, switches, sessions)."""
 from collections.abc import Iterator
 
 from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 
 # Keys (as the app names them) that are state, not cache: clearing them would lift lock-outs,
 # reset rate limits and lose metrics.
@@ -27,7 +28,7 @@ def raw_keys() -> Iterator[str]:
     """Every key in the default cache, as stored (Redis and local-memory caches)."""
     cache = caches["default"]
     backend = type(cache).__name__
-    if backend == "RedisCache":
+    if isinstance(cache, RedisCache):  # core.cache.ResilientRedisCache too
         client = cache._cache.get_client(write=False)
         prefix = cache.make_key("")  # "<prefix>:<version>:"
         for key in client.scan_iter(match=f"{prefix}*", count=1000):
@@ -48,8 +49,7 @@ def clear_app_caches(*, dry_run: bool = False) -> int:
     keys = app_cache_keys()
     if dry_run or not keys:
         return len(keys)
-    backend = type(cache).__name__
-    if backend == "RedisCache":
+    if isinstance(cache, RedisCache):
         client = cache._cache.get_client(write=True)
         for start in range(0, len(keys), 500):
             client.delete(*keys[start : start + 500])

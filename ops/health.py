@@ -21,6 +21,8 @@ from django.db import connection
 REACHABILITY_TIMEOUT = 2.0
 CACHE_KEY = "ops:health:checks"
 logger = logging.getLogger(__name__)
+# (expires at on the monotonic clock, checks): all_checks' copy in this process.
+_last_checks: tuple[float, list["Check"]] | None = None
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,10 @@ def check_cache() -> Check:
         key = f"health:{uuid.uuid4().hex}"
         cache.set(key, "ok", 10)
         if cache.get(key) != "ok":
-            raise RuntimeError("value written was not read back")
+            # core.cache answers like a miss while Redis is down; say why when it knows.
+            raise RuntimeError(
+                getattr(cache, "last_error", "") or "value written was not read back"
+            )
         cache.delete(key)
         return settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1]
 
@@ -156,17 +161,23 @@ def core_checks() -> list[Check]:
 
 def all_checks(*, fresh: bool = False) -> list[Check]:
     """Every check. Public pages reuse results for HEALTH_CACHE_SECONDS so a flood of
-    anonymous requests can't turn into a flood of storage writes and outbound connections."""
+    anonymous requests can't turn into a flood of storage writes and outbound connections
+    (shared through the cache; while the cache is down, this process's own copy)."""
+    global _last_checks
     seconds = getattr(settings, "HEALTH_CACHE_SECONDS", 10)
     if not fresh and seconds:
         try:
             cached = cache.get(CACHE_KEY)
         except Exception:
             cached = None
+        cache_down = not getattr(cache, "available", True)  # core.cache.ResilientRedisCache
+        if cached is None and cache_down and _last_checks and _last_checks[0] > time.monotonic():
+            cached = _last_checks[1]
         if cached is not None:
             return cached
     checks = [*core_checks(), *check_integrations()]
     if seconds:
+        _last_checks = (time.monotonic() + seconds, checks)
         try:
             cache.set(CACHE_KEY, checks, seconds)
         except Exception:

@@ -13,7 +13,7 @@ from django.core.mail import send_mail
 from django.db import connection, transaction
 from django.utils import timezone
 
-from core import metrics
+from core import metrics, outage
 from ops import health
 from ops.models import AlertState
 
@@ -128,11 +128,21 @@ def _should_alert(metric: Metric) -> bool:
     return True
 
 
+def _alert_due(metric: Metric) -> bool:
+    """_should_alert, or True when the database (which remembers sent alerts) is down: an
+    alert too many beats no alert about the outage."""
+    try:
+        return _should_alert(metric)
+    except outage.DATABASE_ERRORS:
+        logger.warning("alert state unavailable (database down); sending %s anyway", metric.name)
+        return True
+
+
 def notify(metrics_: list[Metric]) -> list[Metric]:
     """Send WARN/CRIT metrics to ALERT_EMAILS and ALERT_WEBHOOK_URL. Returns those sent."""
     if not (settings.ALERT_EMAILS or settings.ALERT_WEBHOOK_URL):
         return []
-    sent = [m for m in metrics_ if m.level != OK and _should_alert(m)]
+    sent = [m for m in metrics_ if m.level != OK and _alert_due(m)]
     for metric in sent:
         text = f"[Threadly {metric.level}] {metric.name}: {metric.display}"
         if metric.warn is not None:

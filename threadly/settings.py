@@ -108,6 +108,7 @@ MIDDLEWARE = [
     "core.middleware.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "core.middleware.SecurityHeadersMiddleware",
+    "core.middleware.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.request_guard.NulByteGuardMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -166,10 +167,14 @@ REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's RedisCache that answers like a miss while Redis is unreachable, so the
+            # site stays up uncached (see core/cache.py and docs/operations.md).
+            "BACKEND": "core.cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "threadly"),
             "TIMEOUT": 300,
+            # A dead or hung Redis must cost milliseconds per request, not seconds.
+            "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.5},
         }
     }
 else:

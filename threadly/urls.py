@@ -15,6 +15,9 @@ def robots_txt(request: HttpRequest) -> HttpResponse:
     return HttpResponse(body, content_type="text/plain; charset=utf-8")
 
 
+# A database outage raised outside a view still gets the 503 page, not the 500 (core.outage).
+handler500 = "core.outage.server_error"
+
 admin.site.site_header = "Threadly admin"
 admin.site.site_title = "Threadly admin"
 

@@ -1,10 +1,11 @@
 from django.core.cache import cache
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from core.audit import audit_log
+from core.outage import DatabaseCommand
 
 
-class Command(BaseCommand):
+class Command(DatabaseCommand):
     help = (
         "Empty the WHOLE cache, including rate limits, login lock-outs, metrics and cached "
         "sessions. Needs --all to make sure you mean it; cache_clear is the gentle one."

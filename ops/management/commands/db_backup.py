@@ -4,10 +4,11 @@ from pathlib import Path
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import connection
 from django.utils import timezone
 
+from core.outage import DatabaseCommand
 from ops.dbtools import (
     is_postgres,
     pg_binary,
@@ -18,7 +19,7 @@ from ops.dbtools import (
 )
 
 
-class Command(BaseCommand):
+class Command(DatabaseCommand):
     help = (
         "Back up the database: pg_dump custom format on PostgreSQL, a consistent file copy on "
         "SQLite. Writes <file>.sha256 next to it; --storage also uploads both to media storage."

@@ -1,14 +1,14 @@
 from datetime import timedelta
 
-from django.core.management.base import BaseCommand
 from django.db.models import ProtectedError
 from django.utils import timezone
 from tqdm import tqdm
 
+from core.outage import DatabaseCommand
 from marketplace.services import retention
 
 
-class Command(BaseCommand):
+class Command(DatabaseCommand):
     help = "Purge soft-deleted listings older than --days (default 30), with their image files."
 
     def add_arguments(self, parser) -> None:

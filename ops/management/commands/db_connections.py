@@ -1,11 +1,12 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import connection
 
 from core.audit import audit_log
+from core.outage import DatabaseCommand
 from ops.dbtools import is_postgres, parse_duration
 
 
-class Command(BaseCommand):
+class Command(DatabaseCommand):
     help = (
         "Count this database's connections by state (pg_stat_activity). "
         "--terminate-idle 10m ends connections idle for longer than that (never this one)."

@@ -6,13 +6,14 @@ from pathlib import Path
 
 from django.apps import apps
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 from tqdm import tqdm
 
 from core.audit import audit_log
+from core.outage import DatabaseCommand
 from ops.dbtools import write_checksum
 
 # What an emergency export holds; models of apps not installed yet are skipped.
@@ -28,7 +29,7 @@ EXPORTS = [
 NEVER_EXPORTED = {"password"}
 
 
-class Command(BaseCommand):
+class Command(DatabaseCommand):
     help = (
         "Emergency export: users, listings, orders and payouts as JSON and CSV in one zip "
         "archive (with a .sha256), for when the database must be read without Threadly."

@@ -1,11 +1,11 @@
-from django.core.management.base import BaseCommand
 from django.db import connection
 from tqdm import tqdm
 
+from core.outage import DatabaseCommand
 from ops.dbtools import is_postgres
 
 
-class Command(BaseCommand):
+class Command(DatabaseCommand):
     help = "VACUUM ANALYZE every table (PostgreSQL). On SQLite this is a no-op with a message."
 
     def add_arguments(self, parser) -> None:

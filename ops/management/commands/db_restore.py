@@ -2,12 +2,13 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from core.outage import DatabaseCommand
 from ops.dbtools import is_postgres, live_database_name, pg_binary, pg_target, verify_checksum
 
 
-class Command(BaseCommand):
+class Command(DatabaseCommand):
     help = (
         "Restore a db_backup file into a named database (PostgreSQL) or file (SQLite). Refuses "
         "the live database unless --force. Checks the .sha256 next to the backup first."

@@ -1,9 +1,10 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from core.outage import DatabaseCommand
 from ops.incidents import incident_log
 
 
-class Command(BaseCommand):
+class Command(DatabaseCommand):
     help = (
         "Append a timestamped line to the incident log, shown on /status: "
         'manage.py incident "P0 acknowledged". --resolved closes the open incidents.'

@@ -1,9 +1,8 @@
-from django.core.management.base import BaseCommand
-
 from core import maintenance
+from core.outage import DatabaseCommand
 
 
-class Command(BaseCommand):
+class Command(DatabaseCommand):
     help = (
         "Turn maintenance mode on or off (503 page for everyone but staff; health endpoints and "
         "webhooks stay up), or show its state. MAINTENANCE_MODE=1 in the environment forces it on."

@@ -1,9 +1,8 @@
-from django.core.management.base import BaseCommand
-
+from core.outage import DatabaseCommand
 from ops.status import CRIT, OK, WARN, collect, notify
 
 
-class Command(BaseCommand):
+class Command(DatabaseCommand):
     help = (
         "Key metrics against the manual's thresholds (p95 response time, error rate, database "
         "connections, disk, memory) as an OK/WARN/CRIT table. Alerts ALERT_EMAILS / "

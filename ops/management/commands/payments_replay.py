@@ -2,11 +2,12 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils import timezone
 from tqdm import tqdm
 
 from core.audit import audit_log
+from core.outage import DatabaseCommand
 
 if TYPE_CHECKING:
     from orders.payments.events import GatewayEvent
@@ -24,7 +25,7 @@ def undelivered_events(*, days: int) -> "list[GatewayEvent]":
         raise CommandError(f"Stripe refused the events list: {exc.context}") from exc
 
 
-class Command(BaseCommand):
+class Command(DatabaseCommand):
     help = (
         "Fetch the Stripe events whose webhook delivery failed (last --days, default 30) and "
         "apply them through the same idempotent code as the payments webhook."

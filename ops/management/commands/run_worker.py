@@ -9,7 +9,10 @@ import logging
 import time
 
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.db import connection
+
+from core import outage
+from core.outage import DatabaseCommand
 
 logger = logging.getLogger(__name__)
 
@@ -24,13 +27,20 @@ TICK_SECONDS = 60
 
 
 def run_tick(tick: int) -> list[str]:
-    """Run the jobs due at `tick`; a failing job is logged and never stops the others."""
+    """Run the jobs due at `tick`; a failing job is logged and never stops the others.
+
+    An unreachable database stops the worker instead (DatabaseCommand prints one line and
+    exits 1), so its supervisor restarts it and nothing logs a traceback a minute per job.
+    """
+    connection.ensure_connection()
     ran = []
     for name, every, args in SCHEDULE:
         if tick % every:
             continue
         try:
             call_command(name, *args, verbosity=0)
+        except outage.DATABASE_ERRORS:
+            raise
         except SystemExit as exit_:  # ops_status exits non-zero on CRIT; its alerts are sent
             logger.warning("worker: %s exited with %s", name, exit_.code)
         except Exception:
@@ -39,7 +49,7 @@ def run_tick(tick: int) -> list[str]:
     return ran
 
 
-class Command(BaseCommand):
+class Command(DatabaseCommand):
     help = "Run the periodic jobs (reservations, refunds, order completion, alerts) in a loop."
 
     def add_arguments(self, parser) -> None:

@@ -1,10 +1,10 @@
 from collections.abc import Iterator
 
 from django.core.files.storage import default_storage
-from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
 from accounts.selectors import avatar_file_names
+from core.outage import DatabaseCommand
 from marketplace.services.retention import listing_file_names
 
 # Folders of user uploads; anything else in storage (backups/, health/) is not ours to judge.
@@ -26,7 +26,7 @@ def referenced_names() -> set[str]:
     return listing_file_names() | avatar_file_names()
 
 
-class Command(BaseCommand):
+class Command(DatabaseCommand):
     help = "Delete uploaded files (listings/, avatars/) that no database row references."
 
     def add_arguments(self, parser) -> None:
