@@ -26,6 +26,7 @@ def pytest_configure(config) -> None:
 @pytest.fixture(autouse=True)
 def _isolated_media_and_cache(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+    settings.MAINTENANCE_FLAG_FILE = tmp_path / "maintenance.flag"
     # Factories hash a password per user; the default hasher would be the slowest step.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.STORAGES = {

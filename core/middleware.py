@@ -104,6 +104,15 @@ def wants_json(request: HttpRequest) -> bool:
     )
 
 
+def _is_staff(request: HttpRequest) -> bool:
+    """Staff browse during maintenance; with the database down nobody is known to be staff."""
+    user = getattr(request, "user", None)
+    try:
+        return user is not None and user.is_authenticated and user.is_staff
+    except outage.DATABASE_ERRORS:
+        return False
+
+
 class MaintenanceModeMiddleware:
     """503 + Retry-After for everyone but staff while maintenance mode is on.
 
@@ -119,8 +128,7 @@ class MaintenanceModeMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.path.startswith(MAINTENANCE_EXEMPT) or not maintenance.is_enabled():
             return self.get_response(request)
-        user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated and user.is_staff:
+        if _is_staff(request):
             return self.get_response(request)
         if wants_json(request):
             response = JsonResponse(
@@ -128,8 +136,9 @@ class MaintenanceModeMiddleware:
                 status=503,
             )
         else:
-            body = render_to_string("maintenance.html", request=request)
-            response = HttpResponse(body, status=503)
+            # Rendered without the request: no context processor may touch the database,
+            # which may be the reason for the maintenance.
+            response = HttpResponse(render_to_string("maintenance.html"), status=503)
         response["Retry-After"] = str(self.retry_after)
         response["Cache-Control"] = "no-store"
         # Planned downtime: not an error to log to Sentry or count in the error rate.

@@ -329,6 +329,9 @@ ALERT_WINDOW_MINUTES = env_int("ALERT_WINDOW_MINUTES", 60)
 # Incident log file (manage.py incident appends here too); backups and rotated logs.
 LOG_DIR = Path(env_str("LOG_DIR") or BASE_DIR / "logs")
 BACKUP_DIR = Path(env_str("BACKUP_DIR") or BASE_DIR / "backups")
+# `manage.py maintenance on` touches this file, so the mode holds on this host even when the
+# database and the cache are both down (core.maintenance).
+MAINTENANCE_FLAG_FILE = Path(env_str("MAINTENANCE_FLAG_FILE") or LOG_DIR / "maintenance.flag")
 
 # --- Static and media files -------------------------------------------------------------------
 STATIC_URL = "/static/"

@@ -61,3 +61,87 @@ def test_maintenance_switch_survives_cache_flush():
 
     cache.clear()
     assert maintenance.is_enabled() is True
+
+
+def _refused_database_env(tmp_path) -> dict:
+    """Environment for a manage.py run whose PostgreSQL refuses connections and that has no
+    shared cache (the worst day: nothing but this host)."""
+    import os
+    import socket
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))  # bound, not listening: connections are refused
+    port = sock.getsockname()[1]
+    sock.close()
+    return {
+        **os.environ,
+        "DEBUG": "1",
+        "DATABASE_URL": f"postgres://threadly@127.0.0.1:{port}/threadly",
+        "REDIS_URL": "",
+        "MAINTENANCE_FLAG_FILE": str(tmp_path / "maintenance.flag"),
+    }
+
+
+def _manage(env: dict, *args: str):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_maintenance_on_works_with_the_database_down(tmp_path):
+    """The P0 runbook's `maintenance on` succeeds while PostgreSQL refuses connections: the
+    host's flag file carries the mode, later runs see it, and `off` lifts it."""
+    env = _refused_database_env(tmp_path)
+    on = _manage(env, "maintenance", "on")
+    assert on.returncode == 0, on.stderr
+    assert "Maintenance mode is ON." in on.stdout
+    assert "database is unreachable" in on.stderr
+    assert (tmp_path / "maintenance.flag").exists()
+    assert "Maintenance mode is ON." in _manage(env, "maintenance", "status").stdout
+    off = _manage(env, "maintenance", "off")
+    assert off.returncode == 0, off.stderr
+    assert not (tmp_path / "maintenance.flag").exists()
+    assert "Maintenance mode is off." in off.stdout
+
+
+def test_flag_file_serves_the_maintenance_page_while_the_database_is_down(
+    client, settings, tmp_path, monkeypatch
+):
+    """With the flag file set and the database refusing, visitors get the maintenance page
+    (503 with Retry-After), not an error page."""
+    from django.db import OperationalError
+    from django.db.backends.base.base import BaseDatabaseWrapper
+
+    flag = tmp_path / "maintenance.flag"
+    settings.MAINTENANCE_FLAG_FILE = flag
+    flag.touch()
+
+    def refused(self, *args, **kwargs):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(BaseDatabaseWrapper, "_cursor", refused)
+    response = client.get("/robots.txt")
+    assert response.status_code == 503
+    assert int(response["Retry-After"]) > 0
+    assert "tidy-up" in response.content.decode()
+
+
+def test_maintenance_state_survives_a_cache_flush_through_the_database_switch(settings):
+    """A flushed cache (Redis restarted) falls back to the database switch."""
+    from django.core.cache import cache
+
+    maintenance.maintenance_set(enabled=True)
+    settings.MAINTENANCE_FLAG_FILE.unlink()  # only the database remembers now
+    cache.clear()
+    assert maintenance.is_enabled() is True
+    maintenance.maintenance_set(enabled=False)
+    assert maintenance.is_enabled() is False
