@@ -25,7 +25,13 @@ DUE_TOLERANCE = timedelta(minutes=15)
 
 
 class PrivateFileSystemStorage(FileSystemStorage):
-    """Local backups storage: files under BACKUP_DIR (read at call time), with no URL at all."""
+    """Local backups storage: files under BACKUP_DIR (read at call time), readable by the
+    owner only (0600 / 0700: dumps hold personal data), with no URL at all."""
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("file_permissions_mode", 0o600)
+        kwargs.setdefault("directory_permissions_mode", 0o700)
+        super().__init__(**kwargs)
 
     @property
     def base_location(self) -> str:

@@ -80,12 +80,14 @@ def test_db_backup_stores_dump_and_checksum_in_backups_storage_never_media(setti
     assert not list(settings.BACKUP_DIR.glob(".staging-*"))
 
 
-def test_local_backups_storage_lives_in_backup_dir_and_has_no_url(settings):
-    """The local backups storage writes under BACKUP_DIR and refuses to make any URL."""
+def test_local_backups_storage_lives_in_backup_dir_owner_only_and_has_no_url(settings):
+    """The local backups storage writes owner-only files under BACKUP_DIR and makes no URL."""
     storage = storages["backups"]
-    assert Path(storage.path("threadly-x.dump")).parent == settings.BACKUP_DIR.resolve()
+    name = put_backup(timezone.now())
+    assert Path(storage.path(name)).parent == settings.BACKUP_DIR.resolve()
+    assert Path(storage.path(name)).stat().st_mode & 0o777 == 0o600
     with pytest.raises(NotImplementedError):
-        storage.url("threadly-x.dump")
+        storage.url(name)
 
 
 def test_backup_bucket_is_private_and_signed_unlike_public_media(monkeypatch):

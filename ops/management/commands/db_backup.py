@@ -91,7 +91,7 @@ class Command(BaseCommand):
         that order: a dump without its .sha256 is an unfinished backup) to the storage."""
         suffix = ".dump" if is_postgres() else ".sqlite3"
         storage = backups.backup_storage()
-        settings.BACKUP_DIR.mkdir(parents=True, exist_ok=True)
+        settings.BACKUP_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=settings.BACKUP_DIR, prefix=".staging-") as tmp:
             local = Path(tmp) / backups.backup_name(taken_at=now, suffix=suffix)
             sidecar = self._write(local)

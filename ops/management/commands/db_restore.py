@@ -45,7 +45,7 @@ class Command(BaseCommand):
             self._restore(path, database, create)
 
     def _staging_dir(self) -> Path:
-        settings.BACKUP_DIR.mkdir(parents=True, exist_ok=True)
+        settings.BACKUP_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
         return settings.BACKUP_DIR
 
     def _fetch(self, name: str, into: Path) -> Path:
