@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP_FLAGS := --quiet --disable-pip-version-check
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help run test screenshots lint format audit migrate seed shell clean lock image
+.PHONY: help run test screenshots lint format audit migrate seed shell clean lock image pitr-rehearsal
 
 help:
 	@echo "make run    serve Threadly with demo data on http://127.0.0.1:8000"
@@ -50,6 +50,11 @@ format: $(VENV)/.installed-dev
 audit: $(VENV)/.installed-dev
 	$(PY) -m pip install $(PIP_FLAGS) pip-audit
 	$(VENV)/bin/pip-audit --strict --no-deps --disable-pip -r requirements-dev.lock
+
+# Point-in-time recovery rehearsal on a throwaway PostgreSQL cluster (docs/operations.md).
+# As root it runs PostgreSQL as the `postgres` user; it never touches the server on 5432.
+pitr-rehearsal:
+	scripts/pitr-rehearsal
 
 migrate: $(VENV)/.installed
 	DEBUG=$${DEBUG:-1} $(PY) manage.py migrate

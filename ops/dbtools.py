@@ -8,9 +8,9 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-import dj_database_url
 from django.conf import settings
-from django.db import connection
+from django.db import connection, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 DURATION = re.compile(r"^(\d+)([smhd]?)$")
 UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -32,24 +32,33 @@ class PgTarget:
         return env
 
 
+DIRECT = "direct"
+
+
+def direct_connection() -> BaseDatabaseWrapper:
+    """The direct (non-pooled) connection from DATABASE_URL_UNPOOLED, for backups, restores
+    and VACUUM; the default connection if settings define no "direct" alias."""
+    return connections[DIRECT] if DIRECT in settings.DATABASES else connection
+
+
 def live_database_name() -> str:
-    return str(connection.settings_dict["NAME"])
+    return str(direct_connection().settings_dict["NAME"])
 
 
 def is_postgres() -> bool:
-    return connection.vendor == "postgresql"
+    return direct_connection().vendor == "postgresql"
 
 
 def pg_target(name: str | None = None) -> PgTarget:
-    """Connection details for pg_dump/pg_restore: the unpooled URL, as the live connection."""
-    live = connection.settings_dict
-    parsed = dj_database_url.parse(settings.DATABASE_URL_UNPOOLED)
+    """Connection details for pg_dump/pg_restore/createdb: the direct connection
+    (DATABASE_URL_UNPOOLED), never the pooled one, whose transaction pooling breaks them."""
+    direct = direct_connection().settings_dict
     return PgTarget(
-        host=str(live.get("HOST") or parsed.get("HOST") or "127.0.0.1"),
-        port=str(live.get("PORT") or parsed.get("PORT") or "5432"),
-        user=str(live.get("USER") or parsed.get("USER") or ""),
-        password=str(live.get("PASSWORD") or parsed.get("PASSWORD") or ""),
-        name=name or str(live["NAME"]),
+        host=str(direct.get("HOST") or "127.0.0.1"),
+        port=str(direct.get("PORT") or "5432"),
+        user=str(direct.get("USER") or ""),
+        password=str(direct.get("PASSWORD") or ""),
+        name=name or str(direct["NAME"]),
     )
 
 

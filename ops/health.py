@@ -17,6 +17,9 @@ from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connection
+from django.utils import timezone
+
+from ops import backups
 
 REACHABILITY_TIMEOUT = 2.0
 CACHE_KEY = "ops:health:checks"
@@ -155,6 +158,23 @@ def check_integrations() -> list[Check]:
     return checks
 
 
+def check_backup_freshness() -> Check:
+    """The newest backup against its schedule: OK; WARN is still ok (named in the detail);
+    CRIT (older than twice the interval, or none) fails; not configured when unscheduled."""
+    try:
+        fresh = backups.backup_freshness(now=timezone.now())
+    except Exception as exc:  # a health check reports failures, it never raises
+        logger.warning("health check backups failed: %s", exc)
+        return Check(
+            name="backups", ok=False, detail="unavailable", error=f"{type(exc).__name__}: {exc}"
+        )
+    if fresh.level == backups.OFF:
+        return Check(name="backups", ok=True, configured=False, detail=fresh.describe())
+    detail = f"{fresh.level}: {fresh.describe()}"
+    ok = fresh.level != backups.CRIT
+    return Check(name="backups", ok=ok, detail=detail, error="" if ok else detail)
+
+
 def core_checks() -> list[Check]:
     return [check_database(), check_cache(), check_storage(), check_task_queue()]
 
@@ -176,6 +196,7 @@ def all_checks(*, fresh: bool = False) -> list[Check]:
         if cached is not None:
             return cached
     checks = [*core_checks(), *check_integrations()]
+    checks.append(check_backup_freshness())
     if seconds:
         _last_checks = (time.monotonic() + seconds, checks)
         try:

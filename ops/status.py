@@ -14,7 +14,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from core import metrics, outage
-from ops import health
+from ops import backups, health
 from ops.models import AlertState
 
 logger = logging.getLogger("ops.alerts")
@@ -107,10 +107,25 @@ def collect(*, minutes: int = 15) -> list[Metric]:
     result.append(
         _metric("memory_used_pct", memory, f"{memory:.0f}%" if memory is not None else "n/a")
     )
+    result.append(backup_metric())
     for check in health.core_checks():
         if not check.ok:
             result.append(Metric(check.name, None, f"down: {check.error}"[:60], CRIT))
     return result
+
+
+def backup_metric() -> Metric:
+    """Age of the newest backup in hours against BACKUP_INTERVAL_HOURS (+ slack, and 2x)."""
+    try:
+        fresh = backups.backup_freshness(now=timezone.now())
+    except Exception as exc:
+        return Metric("backup_age_hours", None, f"unreadable ({type(exc).__name__})", CRIT)
+    if fresh.level == backups.OFF:
+        return Metric("backup_age_hours", None, "not scheduled", OK)
+    warn = fresh.warn_after.total_seconds() / 3600
+    crit = fresh.crit_after.total_seconds() / 3600
+    display = "none yet" if fresh.newest is None else f"{fresh.age_hours} h"
+    return Metric("backup_age_hours", fresh.age_hours, display, fresh.level, warn, crit)
 
 
 def _should_alert(metric: Metric) -> bool:

@@ -159,8 +159,14 @@ DATABASES = {
 }
 if env_str("TEST_DB_NAME"):
     DATABASES["default"]["TEST"] = {"NAME": env_str("TEST_DB_NAME")}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
+# The direct connection (DATABASE_URL_UNPOOLED): db_backup, db_restore, db_optimize and
+# `migrate --database direct` use it; short-lived, so never kept open. In tests it points at
+# the test database of "default".
+DATABASES["direct"] = dj_database_url.parse(DATABASE_URL_UNPOOLED, conn_max_age=0)
+DATABASES["direct"]["TEST"] = {"MIRROR": "default"}
+for _database in DATABASES.values():
+    if _database["ENGINE"] == "django.db.backends.sqlite3":
+        _database["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")
@@ -332,6 +338,16 @@ BACKUP_DIR = Path(env_str("BACKUP_DIR") or BASE_DIR / "backups")
 # `manage.py maintenance on` touches this file, so the mode holds on this host even when the
 # database and the cache are both down (core.maintenance).
 MAINTENANCE_FLAG_FILE = Path(env_str("MAINTENANCE_FLAG_FILE") or LOG_DIR / "maintenance.flag")
+# --- Backups (ops.backups): a private location, a schedule, a retention, a freshness alert ---
+# Hours between scheduled backups (run_worker asks every 15 minutes; 0 = no schedule, and no
+# freshness check). ops_status and /health: WARN past interval + slack, CRIT past 2x interval.
+BACKUP_INTERVAL_HOURS = env_int("BACKUP_INTERVAL_HOURS", 0 if DEBUG or RUNNING_TESTS else 24)
+BACKUP_SLACK_HOURS = env_int("BACKUP_SLACK_HOURS", 2)
+BACKUP_KEEP_DAILY = env_int("BACKUP_KEEP_DAILY", 7)
+BACKUP_KEEP_WEEKLY = env_int("BACKUP_KEEP_WEEKLY", 4)
+# A private S3 bucket (or a prefix of one) for backups; empty = BACKUP_DIR on local disk.
+BACKUP_BUCKET = env_str("BACKUP_BUCKET")
+BACKUP_PREFIX = env_str("BACKUP_PREFIX").strip("/")
 
 # --- Static and media files -------------------------------------------------------------------
 STATIC_URL = "/static/"
@@ -354,8 +370,38 @@ if AWS_STORAGE_BUCKET_NAME:
     }
 else:
     _media_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+if BACKUP_BUCKET:
+    if BACKUP_BUCKET == AWS_STORAGE_BUCKET_NAME and not BACKUP_PREFIX:
+        raise ImproperlyConfigured(
+            "BACKUP_BUCKET is the media bucket with no BACKUP_PREFIX: database dumps would sit "
+            "among public photos. Use a private bucket, or at least a BACKUP_PREFIX no public "
+            "bucket policy covers."
+        )
+    # Private objects, reachable only through short-lived signed URLs; never a custom
+    # (public CDN) domain.
+    _backup_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": BACKUP_BUCKET,
+            "location": BACKUP_PREFIX,
+            "endpoint_url": env_str("AWS_S3_ENDPOINT_URL") or None,
+            "custom_domain": None,
+            "default_acl": "private",
+            "querystring_auth": True,
+            "querystring_expire": 600,
+            "file_overwrite": False,
+        },
+    }
+else:
+    if BACKUP_DIR.resolve().is_relative_to(MEDIA_ROOT.resolve()):
+        raise ImproperlyConfigured(
+            "BACKUP_DIR is inside MEDIA_ROOT, whose files are served publicly. Put backups "
+            "elsewhere."
+        )
+    _backup_storage = {"BACKEND": "ops.backups.PrivateFileSystemStorage"}
 STORAGES = {
     "default": _media_storage,
+    "backups": _backup_storage,
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG or RUNNING_TESTS

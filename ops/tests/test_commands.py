@@ -73,13 +73,14 @@ def test_db_optimize_runs_or_says_it_is_a_no_op():
 
 
 @postgres_only
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, databases=["default", "direct"])
 def test_db_optimize_vacuums_tables_on_postgres():
     """db_optimize VACUUM ANALYZEs the named tables."""
     out = run("db_optimize", "--table", "core_auditlog", "--no-progress")
     assert "Vacuumed and analysed 1 tables" in out
 
 
+@pytest.mark.django_db(databases=["default", "direct"])
 def test_db_optimize_rejects_unknown_table():
     """An unknown table name is an error, not SQL."""
     if connection.vendor != "postgresql":

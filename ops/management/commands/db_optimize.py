@@ -1,12 +1,14 @@
-from django.db import connection
 from tqdm import tqdm
 
 from core.outage import DatabaseCommand
-from ops.dbtools import is_postgres
+from ops.dbtools import direct_connection, is_postgres
 
 
 class Command(DatabaseCommand):
-    help = "VACUUM ANALYZE every table (PostgreSQL). On SQLite this is a no-op with a message."
+    help = (
+        "VACUUM ANALYZE every table (PostgreSQL) over the direct connection "
+        "(DATABASE_URL_UNPOOLED). On SQLite this is a no-op with a message."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--table", action="append", help="Only this table (repeatable).")
@@ -18,6 +20,7 @@ class Command(DatabaseCommand):
                 "db_optimize: nothing to do on SQLite (VACUUM ANALYZE is PostgreSQL)."
             )
             return
+        connection = direct_connection()
         tables = table or connection.introspection.table_names()
         known = set(connection.introspection.table_names())
         unknown = [t for t in tables if t not in known]

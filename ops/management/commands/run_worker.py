@@ -22,6 +22,7 @@ SCHEDULE: list[tuple[str, int, tuple[str, ...]]] = [
     ("retry_refunds", 5, ()),
     ("ops_status", 5, ()),
     ("complete_orders", 15, ()),
+    ("db_backup", 15, ("--if-due", "--prune")),
 ]
 TICK_SECONDS = 60
 
