@@ -37,6 +37,11 @@ test: $(VENV)/.installed-dev
 screenshots: $(VENV)/.installed-dev
 	UPDATE_SCREENSHOTS=1 $(PY) scripts/run_tests.py -m browser tests/browser
 
+# Worst-case photo upload: seconds and peak MB per case (a minute or two; not part of `make test`).
+.PHONY: bench-photos
+bench-photos: $(VENV)/.installed
+	DEBUG=1 $(PY) bench/photo_upload.py $(ARGS)
+
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

@@ -6,7 +6,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from core.images import ProcessedImage, process_image
+from core.images import ProcessedImage, check_request_budget, process_image
 from marketplace import selectors
 from marketplace.exceptions import ListingImageError
 from marketplace.models import MAX_PRICE, MIN_PRICE, Category, Listing, ListingImage
@@ -47,11 +47,15 @@ class MultipleFileField(forms.FileField):
 
 
 def process_uploads(files: list, *, already: int = 0) -> list[ProcessedImage]:
-    """Validate and re-encode every upload; one error per bad file, naming it."""
+    """Validate and re-encode every upload, one at a time; one error per bad file, naming it.
+
+    The count and the request's pixel budget are checked first, from the headers alone.
+    """
     try:  # before re-encoding anything: the service checks again under the listing lock
         images_check_count(existing=already, adding=len(files))
     except ListingImageError as error:
         raise ValidationError(str(error), code="too_many_images") from error
+    check_request_budget(files)
     processed, errors = [], []
     for upload in files:
         try:

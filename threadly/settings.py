@@ -253,7 +253,13 @@ CURRENCY = env_str("CURRENCY", "EUR").upper()
 if CURRENCY not in {"EUR", "GBP", "USD"}:
     raise ImproperlyConfigured(f"CURRENCY must be EUR, GBP or USD, not {CURRENCY!r}.")
 LISTING_IMAGE_MAX_BYTES = env_int("LISTING_IMAGE_MAX_BYTES", 10 * 1024 * 1024)
-LISTING_IMAGE_MAX_PIXELS = env_int("LISTING_IMAGE_MAX_PIXELS", 40_000_000)
+# Per photo, from its header: every phone's default photo fits (the largest, 24 MP on recent
+# iPhones, is 5712 x 4284); a PNG this size still decodes to 100 MB.
+LISTING_IMAGE_MAX_PIXELS = env_int("LISTING_IMAGE_MAX_PIXELS", 25_000_000)
+# Per request (a form's photos together), pixels decoded, checked from the headers before
+# any decoding. A JPEG counts at the 1/2, 1/4 or 1/8 scale it is decoded at, so ten 4:3 phone
+# photos of any size up to the per-photo limit fit (at most 4095 x 3071 each once scaled).
+IMAGE_REQUEST_PIXEL_BUDGET = env_int("IMAGE_REQUEST_PIXEL_BUDGET", 130_000_000)
 LISTING_IMAGES_MAX = 10
 LISTINGS_PER_PAGE = 24
 # Uploads are streamed to disk past this size; the per-file limit above is checked before decoding.

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from accounts.models import User
-from core.images import ProcessedImage, process_image
+from core.images import ProcessedImage, check_request_budget, process_image
 from marketplace.exceptions import ListingImageError
 from marketplace.models import Listing, ListingImage
 from marketplace.services.access import access_listing_for_seller
@@ -113,6 +113,12 @@ def images_store(
 
 
 def images_process(images: Sequence) -> list[ProcessedImage]:
+    """Re-encode the uploaded files among `images` (ProcessedImage ones pass through), one
+    at a time, after checking the request's pixel budget from their headers.
+
+    Raises ValidationError for an unusable file or a request over the budget.
+    """
+    check_request_budget([img for img in images if not isinstance(img, ProcessedImage)])
     return [img if isinstance(img, ProcessedImage) else process_image(img) for img in images]
 
 
