@@ -108,7 +108,7 @@ def collect(*, minutes: int = 15) -> list[Metric]:
         _metric("memory_used_pct", memory, f"{memory:.0f}%" if memory is not None else "n/a")
     )
     for check in health.core_checks():
-        if not check.ok:
+        if not check.ok and check.critical:  # a late worker is /health's warning, not CRIT
             result.append(Metric(check.name, None, f"down: {check.error}"[:60], CRIT))
     return result
 

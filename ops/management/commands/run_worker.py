@@ -11,6 +11,8 @@ import time
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from ops import health
+
 logger = logging.getLogger(__name__)
 
 # (command, every N ticks of one minute, extra arguments)
@@ -24,7 +26,13 @@ TICK_SECONDS = 60
 
 
 def run_tick(tick: int) -> list[str]:
-    """Run the jobs due at `tick`; a failing job is logged and never stops the others."""
+    """Run the jobs due at `tick`; a failing job is logged and never stops the others.
+
+    Each tick first records the worker's heartbeat, which /health's task-queue check reads."""
+    try:
+        health.worker_heartbeat()
+    except Exception:
+        logger.exception("worker: could not record the heartbeat")
     ran = []
     for name, every, args in SCHEDULE:
         if tick % every:
