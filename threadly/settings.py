@@ -321,6 +321,14 @@ LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15)
 NUM_PROXIES = env_int("NUM_PROXIES", 0)
 # ops_status alerts: at most one message per metric and level per window.
 ALERT_WINDOW_MINUTES = env_int("ALERT_WINDOW_MINUTES", 60)
+# --- Alerts and metrics (ops/status.py, ops/alerts.py; thresholds in docs/operations.md) ----
+# PagerDuty Events API v2: the integration's routing key; the URL only changes in tests.
+PAGERDUTY_ROUTING_KEY = env_str("PAGERDUTY_ROUTING_KEY")
+PAGERDUTY_EVENTS_URL = env_str("PAGERDUTY_EVENTS_URL", "https://events.pagerduty.com/v2/enqueue")
+# The error rate alerts only over at least this many requests in its 5-minute window.
+ALERT_ERROR_RATE_MIN_REQUESTS = env_int("ALERT_ERROR_RATE_MIN_REQUESTS", 50)
+# The database's disk or plan storage quota in MB (PostgreSQL); 0 = not known, not alerted.
+DATABASE_STORAGE_LIMIT_MB = env_int("DATABASE_STORAGE_LIMIT_MB", 0)
 # Incident log file (manage.py incident appends here too); backups and rotated logs.
 LOG_DIR = Path(env_str("LOG_DIR") or BASE_DIR / "logs")
 BACKUP_DIR = Path(env_str("BACKUP_DIR") or BASE_DIR / "backups")
