@@ -28,6 +28,8 @@ RUN SECRET_KEY=collectstatic-only-not-a-real-secret-key-0123456789 ALLOWED_HOSTS
     && chown -R threadly:threadly /app/media /app/logs /app/backups /app/staticfiles
 USER threadly
 EXPOSE 8000
+# Probes by IP: /api/health answers whatever the Host (core/health_probe.py), so this passes
+# with ALLOWED_HOSTS set to the site's names only.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD curl --fail --silent http://127.0.0.1:${PORT}/api/health || exit 1
 CMD ["gunicorn", "-c", "gunicorn.conf.py", "threadly.wsgi"]

@@ -19,6 +19,7 @@ from accounts.exceptions import (
     WebhookSignatureError,
 )
 from accounts.services import auth_webhook_event_apply
+from core import security_events
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +35,7 @@ def auth_webhook(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"error": "The auth webhook is not configured."}, status=503)
     except WebhookSignatureError as exc:
         logger.warning("auth webhook rejected: %s", exc)
+        security_events.webhook_signature_failed(source="auth")
         return JsonResponse({"error": "Invalid signature."}, status=400)
     except MalformedWebhook as exc:
         return JsonResponse({"error": str(exc)}, status=400)

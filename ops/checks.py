@@ -10,15 +10,21 @@ def ops_settings_check(app_configs, **kwargs) -> list:
     url = settings.ALERT_WEBHOOK_URL
     if url and not url.startswith(("https://", "http://")):
         problems.append(Error("ALERT_WEBHOOK_URL must be an http(s) URL.", id="ops.E002"))
+    if settings.PAGERDUTY_ROUTING_KEY and not settings.PAGERDUTY_EVENTS_URL.startswith(
+        ("https://", "http://")
+    ):
+        problems.append(Error("PAGERDUTY_EVENTS_URL must be an http(s) URL.", id="ops.E003"))
     if (
         not settings.DEBUG
         and settings.SENTRY_DSN == ""
         and settings.ALERT_EMAILS == []
         and (settings.ALERT_WEBHOOK_URL == "")
+        and settings.PAGERDUTY_ROUTING_KEY == ""
     ):
         problems.append(
             Warning(
-                "No SENTRY_DSN, ALERT_EMAILS or ALERT_WEBHOOK_URL: nobody hears about errors.",
+                "No SENTRY_DSN, ALERT_EMAILS, ALERT_WEBHOOK_URL or PAGERDUTY_ROUTING_KEY: "
+                "nobody hears about errors.",
                 hint="Set at least one (see docs/operations.md).",
                 id="ops.W001",
             )

@@ -1,8 +1,10 @@
 """Health checks for /health, /api/health/db, /status and ops_status (operator side).
 
-Core dependencies (database, cache, storage, task queue) are checked for real; each external
-integration reports whether it is configured and, when it is, whether its host answers a TCP
-connection (no API call, no credentials used).
+Core dependencies (database, cache, storage, task queue) are checked for real, and each can
+fail; each external integration reports whether it is configured and, when it is, whether its
+host answers a TCP connection (no API call, no credentials used). A check that is not
+`critical` (the background worker being late) is reported as a warning: /health still answers
+200, since the site itself serves, but names it under `warnings`.
 """
 
 import logging
@@ -15,7 +17,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.cache import cache
 from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
+from django.core.files.storage import storages
 from django.db import connection
 from django.utils import timezone
 
@@ -23,6 +25,9 @@ from ops import backups
 
 REACHABILITY_TIMEOUT = 2.0
 CACHE_KEY = "ops:health:checks"
+# run_worker writes this every tick (a minute); older than WORKER_STALE_MINUTES = not running.
+WORKER_HEARTBEAT_KEY = "ops:worker:heartbeat"
+WORKER_STALE_MINUTES = 5
 logger = logging.getLogger(__name__)
 # (expires at on the monotonic clock, checks): all_checks' copy in this process.
 _last_checks: tuple[float, list["Check"]] | None = None
@@ -35,6 +40,8 @@ class Check:
     configured: bool = True
     detail: str = ""
     latency_ms: float | None = None
+    # False: a failure is a warning (/health stays 200), not an outage.
+    critical: bool = True
     # The exception text of a failure: for logs and ops_status, never for public pages.
     error: str = ""
 
@@ -51,20 +58,25 @@ class Check:
         return data
 
 
-def _timed(name: str, probe) -> Check:
+def _timed(name: str, probe, *, critical: bool = True) -> Check:
     started = time.perf_counter()
     try:
         detail = probe() or ""
     except Exception as exc:  # a health check reports failures, it never raises
         logger.warning("health check %s failed: %s", name, exc)
         return Check(
-            name=name, ok=False, detail="unavailable", error=f"{type(exc).__name__}: {exc}"[:300]
+            name=name,
+            ok=False,
+            detail="unavailable",
+            error=f"{type(exc).__name__}: {exc}"[:300],
+            critical=critical,
         )
     return Check(
         name=name,
         ok=True,
         detail=detail,
         latency_ms=round((time.perf_counter() - started) * 1000, 1),
+        critical=critical,
     )
 
 
@@ -103,22 +115,43 @@ def check_cache() -> Check:
 
 
 def check_storage() -> Check:
+    """Write, read back and delete a small object in the media storage STORAGES names
+    (the S3 bucket at AWS_S3_ENDPOINT_URL when AWS_STORAGE_BUCKET_NAME is set)."""
+
     def probe() -> str:
-        name = default_storage.save(f"health/{uuid.uuid4().hex}.txt", ContentFile(b"ok"))
-        default_storage.delete(name)
-        return type(default_storage._wrapped).__name__
+        storage = storages["default"]
+        name = storage.save(f"health/{uuid.uuid4().hex}.txt", ContentFile(b"ok"))
+        try:
+            with storage.open(name) as handle:
+                if handle.read() != b"ok":
+                    raise RuntimeError("object written was not read back")
+        finally:
+            storage.delete(name)
+        return type(storage).__name__
 
     return _timed("storage", probe)
 
 
+def worker_heartbeat(*, now: float | None = None) -> None:
+    """Record that the background worker is alive (run_worker calls it every tick)."""
+    cache.set(WORKER_HEARTBEAT_KEY, now or time.time(), None)
+
+
 def check_task_queue() -> Check:
+    """The background worker (run_worker) ran a tick in the last WORKER_STALE_MINUTES.
+
+    Not critical: without it holds, refunds and alerts wait, but pages still serve."""
+
     def probe() -> str:
-        from django.tasks import task_backends
+        beat = cache.get(WORKER_HEARTBEAT_KEY)
+        if beat is None:
+            raise RuntimeError("no worker heartbeat: run_worker is not running")
+        age = time.time() - float(beat)
+        if age > WORKER_STALE_MINUTES * 60:
+            raise RuntimeError(f"worker heartbeat is {age / 60:.0f} minutes old")
+        return f"worker seen {age:.0f} s ago"
 
-        backend = task_backends["default"]
-        return type(backend).__name__
-
-    return _timed("task_queue", probe)
+    return _timed("task_queue", probe, critical=False)
 
 
 def _reachable(name: str, url: str) -> Check:
@@ -142,7 +175,7 @@ def integrations() -> dict[str, str | None]:
         "resend": "https://api.resend.com" if s.RESEND_API_KEY else None,
         "algolia": f"https://{s.ALGOLIA_APP_ID}-dsn.algolia.net" if s.ALGOLIA_APP_ID else None,
         "pusher": f"https://api-{s.PUSHER_CLUSTER}.pusher.com" if s.PUSHER_APP_ID else None,
-        "s3": (getattr(s, "AWS_S3_ENDPOINT_URL", "") or "https://s3.amazonaws.com")
+        "s3": (s.AWS_S3_ENDPOINT_URL or "https://s3.amazonaws.com")
         if s.AWS_STORAGE_BUCKET_NAME
         else None,
     }

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.audit import audit_log
+from ops import alerts
 from ops.models import Incident
 
 logger = logging.getLogger("ops.incident")
@@ -23,7 +24,8 @@ def severity_of(message: str) -> str:
 @transaction.atomic
 def incident_log(*, message: str, resolve: bool = False, actor: Any = None) -> Incident:
     """Append a line to the incident log. With resolve=True the line closes every open
-    incident. Also appended to LOG_DIR/incidents.log so the log survives a database outage."""
+    incident. Also appended to LOG_DIR/incidents.log so the log survives a database outage,
+    and, after the commit, pushed to ALERT_WEBHOOK_URL (a failed push is logged)."""
     message = message.strip()
     if not message:
         raise ValueError("An incident line needs a message.")
@@ -44,6 +46,15 @@ def incident_log(*, message: str, resolve: bool = False, actor: Any = None) -> I
         f"{now.isoformat(timespec='seconds')} {'RESOLVED ' if resolve else ''}{message}"
     )
     logger.warning("incident: %s", message)
+    payload = {
+        "text": f"[Threadly incident{' resolved' if resolve else ''}] {incident.message}",
+        "incident": incident.pk,
+        "status": incident.status,
+        "severity": incident.severity,
+        "created_at": incident.created_at.isoformat(),
+        "site": settings.SITE_URL,
+    }
+    transaction.on_commit(lambda: alerts.post_webhook(payload=payload))
     return incident
 
 

@@ -1,23 +1,22 @@
-"""Key metrics against the operations manual's thresholds (ops_status) and their alerts."""
+"""Key metrics against the operations manual's thresholds and windows (ops_status).
 
-import json
-import logging
+Alerts for them are sent by ops.alerts (email, the generic webhook, PagerDuty).
+"""
+
 import shutil
-import urllib.request
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.core.mail import send_mail
-from django.db import connection, transaction
+from django.core.files.storage import FileSystemStorage, storages
+from django.db import connection
 from django.utils import timezone
 
-from core import metrics, outage
+from core import metrics, security_events
+from core.models import SuspiciousActivity
 from ops import backups, health
-from ops.models import AlertState
 
-logger = logging.getLogger("ops.alerts")
 OK, WARN, CRIT = "OK", "WARN", "CRIT"
 RANK = {OK: 0, WARN: 1, CRIT: 2}
 # The manual's thresholds: (warning, critical).
@@ -26,8 +25,17 @@ THRESHOLDS = {
     "error_rate_pct": (1, 5),
     "db_connections_pct": (80, 95),
     "disk_used_pct": (80, 90),
-    "memory_used_pct": (85, 95),
+    "db_disk_used_pct": (80, 90),
+    "memory_used_pct": (80, 95),
+    "suspicious_activity": (1, 10),
+    "webhook_signature_failures": (10, 50),
 }
+# The manual's windows (minutes): error rate as a 5-minute average, p95 over 15 minutes,
+# suspicious activity (lock-outs, refused webhook signatures) over 15 minutes.
+WINDOWS = {"error_rate_pct": 5, "p95_response_ms": 15, "security": 15}
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+# cgroup v1 reports "no limit" as a huge number (PAGE_COUNTER_MAX pages), v2 as "max".
+UNLIMITED_BYTES = 1 << 60
 
 
 @dataclass(frozen=True)
@@ -63,7 +71,53 @@ def db_connection_usage() -> tuple[int, int] | None:
     return used, maximum
 
 
-def memory_used_pct(meminfo: Path = Path("/proc/meminfo")) -> float | None:
+def _read_int(path: Path) -> int | None:
+    try:
+        text = path.read_text().strip()
+    except OSError:
+        return None
+    if text == "max":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        return None
+
+
+def _inactive_file(stat: Path, field: str) -> int:
+    """Page cache the kernel can drop at once: not counted as used (as docker stats does)."""
+    try:
+        for line in stat.read_text().splitlines():
+            key, _, value = line.partition(" ")
+            if key == field:
+                return int(value)
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def cgroup_memory(root: Path = CGROUP_ROOT) -> tuple[int, int] | None:
+    """(used, limit) in bytes of this container's memory cgroup, v2 or v1.
+
+    None when there is no cgroup or it has no limit (then host memory is what counts)."""
+    v2_limit = _read_int(root / "memory.max")
+    v2_used = _read_int(root / "memory.current")
+    if v2_limit is not None and v2_used is not None:
+        used = v2_used - _inactive_file(root / "memory.stat", "inactive_file")
+        limit = v2_limit
+    else:
+        v1 = root / "memory"
+        limit = _read_int(v1 / "memory.limit_in_bytes")
+        usage = _read_int(v1 / "memory.usage_in_bytes")
+        if limit is None or usage is None:
+            return None
+        used = usage - _inactive_file(v1 / "memory.stat", "total_inactive_file")
+    if not limit or limit >= UNLIMITED_BYTES:
+        return None
+    return max(used, 0), limit
+
+
+def host_memory_used_pct(meminfo: Path = Path("/proc/meminfo")) -> float | None:
     try:
         fields = dict(
             line.split(":", 1) for line in meminfo.read_text().splitlines() if ":" in line
@@ -75,19 +129,82 @@ def memory_used_pct(meminfo: Path = Path("/proc/meminfo")) -> float | None:
     return 100 * (total - available) / total if total else None
 
 
-def collect(*, minutes: int = 15) -> list[Metric]:
-    snap = metrics.snapshot(minutes=minutes)
+def memory_metric(*, cgroup_root: Path | None = None) -> Metric:
+    """The container's memory (cgroup limit) or, with no limit, the host's."""
+    container = cgroup_memory(cgroup_root or CGROUP_ROOT)
+    if container is not None:
+        used, limit = container
+        pct = 100 * used / limit
+        mib = limit / 2**20
+        return _metric("memory_used_pct", pct, f"{pct:.0f}% of {mib:.0f} MiB (container)")
+    pct = host_memory_used_pct()
+    return _metric("memory_used_pct", pct, f"{pct:.0f}% (host)" if pct is not None else "n/a")
+
+
+def _disk_pct(path: Path) -> float:
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    usage = shutil.disk_usage(path)
+    return 100 * usage.used / usage.total
+
+
+def uploads_disk_metric() -> Metric:
+    """The disk holding uploads (MEDIA_ROOT); a bucket has no disk to fill."""
+    storage = storages["default"]
+    if not isinstance(storage, FileSystemStorage):
+        return _metric("disk_used_pct", None, f"n/a ({type(storage).__name__})")
+    pct = _disk_pct(Path(storage.location))
+    return _metric("disk_used_pct", pct, f"{pct:.0f}% (uploads)")
+
+
+def database_disk_metric() -> Metric:
+    """SQLite: the disk holding its file. PostgreSQL: the database's size against
+    DATABASE_STORAGE_LIMIT_MB (its volume or plan quota), since its disk is on another host."""
+    if connection.vendor == "sqlite":
+        name = str(connection.settings_dict["NAME"])
+        if name == ":memory:" or name.startswith("file:"):
+            return _metric("db_disk_used_pct", None, "n/a (in-memory SQLite)")
+        pct = _disk_pct(Path(name).parent)
+        return _metric("db_disk_used_pct", pct, f"{pct:.0f}% (SQLite file)")
+    if connection.vendor != "postgresql":
+        return _metric("db_disk_used_pct", None, "n/a")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_database_size(current_database())")
+        size_mb = cursor.fetchone()[0] / 2**20
+    limit = settings.DATABASE_STORAGE_LIMIT_MB
+    if not limit:
+        return _metric("db_disk_used_pct", None, f"{size_mb:.0f} MB (no limit set)")
+    pct = 100 * size_mb / limit
+    return _metric("db_disk_used_pct", pct, f"{size_mb:.0f}/{limit} MB ({pct:.0f}%)")
+
+
+def security_metrics(*, minutes: int) -> list[Metric]:
+    """Suspicious activity rows (lock-outs, ...) and refused webhook signatures, recent."""
+    since = timezone.now() - timedelta(minutes=minutes)
+    rows = SuspiciousActivity.objects.filter(created_at__gte=since).count()
+    refused = security_events.webhook_signature_failures(minutes=minutes)
+    return [
+        _metric("suspicious_activity", rows, f"{rows} in {minutes} min (admin: Suspicious)"),
+        _metric("webhook_signature_failures", refused, f"{refused} in {minutes} min"),
+    ]
+
+
+def collect(*, minutes: int | None = None) -> list[Metric]:
+    """Every metric against its threshold. `minutes` replaces the manual's windows."""
+    rate = metrics.snapshot(minutes=minutes or WINDOWS["error_rate_pct"])
+    slow = metrics.snapshot(minutes=minutes or WINDOWS["p95_response_ms"])
+    minimum = settings.ALERT_ERROR_RATE_MIN_REQUESTS
+    enough = rate.requests >= minimum and rate.requests > 0
+    rate_display = f"{rate.error_rate:.2f}% of {rate.requests}"
+    if not enough:
+        rate_display += f" (< {minimum} req.)"
     result = [
         _metric(
             "p95_response_ms",
-            snap.p95_ms,
-            f"{snap.p95_ms} ms" if snap.p95_ms is not None else "no traffic",
+            slow.p95_ms,
+            f"{slow.p95_ms} ms" if slow.p95_ms is not None else "no traffic",
         ),
-        _metric(
-            "error_rate_pct",
-            snap.error_rate if snap.requests else None,
-            f"{snap.error_rate:.2f}% of {snap.requests}",
-        ),
+        _metric("error_rate_pct", rate.error_rate if enough else None, rate_display),
     ]
     try:
         usage = db_connection_usage()
@@ -100,16 +217,19 @@ def collect(*, minutes: int = 15) -> list[Metric]:
         result.append(_metric("db_connections_pct", pct, f"{used}/{maximum} ({pct:.0f}%)"))
     else:
         result.append(_metric("db_connections_pct", None, "n/a (SQLite)"))
-    disk = shutil.disk_usage(settings.MEDIA_ROOT if Path(settings.MEDIA_ROOT).exists() else "/")
-    disk_pct = 100 * disk.used / disk.total
-    result.append(_metric("disk_used_pct", disk_pct, f"{disk_pct:.0f}%"))
-    memory = memory_used_pct()
-    result.append(
-        _metric("memory_used_pct", memory, f"{memory:.0f}%" if memory is not None else "n/a")
-    )
+    result.append(uploads_disk_metric())
+    try:
+        result.append(database_disk_metric())
+    except Exception as exc:  # the database row above already says it is unreachable
+        result.append(_metric("db_disk_used_pct", None, f"n/a ({type(exc).__name__})"))
+    result.append(memory_metric())
+    try:
+        result += security_metrics(minutes=minutes or WINDOWS["security"])
+    except Exception as exc:
+        result.append(Metric("suspicious_activity", None, f"n/a ({type(exc).__name__})", OK))
     result.append(backup_metric())
     for check in health.core_checks():
-        if not check.ok:
+        if not check.ok and check.critical:
             result.append(Metric(check.name, None, f"down: {check.error}"[:60], CRIT))
     return result
 
@@ -126,71 +246,3 @@ def backup_metric() -> Metric:
     crit = fresh.crit_after.total_seconds() / 3600
     display = "none yet" if fresh.newest is None else f"{fresh.age_hours} h"
     return Metric("backup_age_hours", fresh.age_hours, display, fresh.level, warn, crit)
-
-
-def _should_alert(metric: Metric) -> bool:
-    """At most one alert per metric per window, unless the level got worse. Locks the row."""
-    now = timezone.now()
-    window = timedelta(minutes=settings.ALERT_WINDOW_MINUTES)
-    with transaction.atomic():
-        state = AlertState.objects.select_for_update().filter(metric=metric.name).first()
-        recent = state is not None and state.sent_at > now - window
-        if recent and RANK[metric.level] <= RANK.get(state.level, 0):
-            return False
-        AlertState.objects.update_or_create(
-            metric=metric.name, defaults={"level": metric.level, "sent_at": now}
-        )
-    return True
-
-
-def _alert_due(metric: Metric) -> bool:
-    """_should_alert, or True when the database (which remembers sent alerts) is down: an
-    alert too many beats no alert about the outage."""
-    try:
-        return _should_alert(metric)
-    except outage.DATABASE_ERRORS:
-        logger.warning("alert state unavailable (database down); sending %s anyway", metric.name)
-        return True
-
-
-def notify(metrics_: list[Metric]) -> list[Metric]:
-    """Send WARN/CRIT metrics to ALERT_EMAILS and ALERT_WEBHOOK_URL. Returns those sent."""
-    if not (settings.ALERT_EMAILS or settings.ALERT_WEBHOOK_URL):
-        return []
-    sent = [m for m in metrics_ if m.level != OK and _alert_due(m)]
-    for metric in sent:
-        text = f"[Threadly {metric.level}] {metric.name}: {metric.display}"
-        if metric.warn is not None:
-            text += f" (warn {metric.warn}, critical {metric.crit})"
-        logger.warning("alert: %s", text)
-        if settings.ALERT_EMAILS:
-            try:
-                send_mail(
-                    text, f"{text}\n\n{settings.SITE_URL}/status", None, settings.ALERT_EMAILS
-                )
-            except Exception:
-                logger.exception("could not email alert %s", metric.name)
-        if settings.ALERT_WEBHOOK_URL:
-            _post_webhook(metric, text)
-    return sent
-
-
-def _post_webhook(metric: Metric, text: str) -> None:
-    payload = {
-        "text": text,
-        "metric": metric.name,
-        "level": metric.level,
-        "value": metric.value,
-        "site": settings.SITE_URL,
-    }
-    request = urllib.request.Request(  # noqa: S310 - operator-configured URL
-        settings.ALERT_WEBHOOK_URL,
-        data=json.dumps(payload).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
-            response.read()
-    except Exception:
-        logger.exception("could not post alert %s to ALERT_WEBHOOK_URL", metric.name)

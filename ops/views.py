@@ -31,15 +31,19 @@ def api_health(request: HttpRequest) -> JsonResponse:
 @never_cache
 @require_safe
 def health_all(request: HttpRequest) -> JsonResponse:
-    """Every configured service; 503 naming the failing ones."""
+    """Every configured service; 503 naming the failing ones. A failing check that is not
+    critical (a late background worker) is named under `warnings` only: the site serves, so
+    the status stays "ok" with 200 and a probe doesn't take it out of rotation."""
     checks = health.all_checks()
-    failed = [c.name for c in checks if not c.ok]
+    failed = [c.name for c in checks if not c.ok and c.critical]
+    warnings = [c.name for c in checks if not c.ok and not c.critical]
     response = JsonResponse(
         {
             "status": "error" if failed else "ok",
             "timestamp": timezone.now().isoformat(),
             "version": settings.VERSION,
             "failed": failed,
+            "warnings": warnings,
             "services": {c.name: c.as_dict() for c in checks},
         },
         status=503 if failed else 200,

@@ -3,6 +3,8 @@
 from django.conf import settings
 from django.core.checks import Error, Warning, register
 
+from orders.crypto import GENERATE_KEY_HINT, encryption_key_problems
+
 
 @register()
 def payment_settings_check(app_configs, **kwargs) -> list:
@@ -36,3 +38,16 @@ def payment_settings_check(app_configs, **kwargs) -> list:
             )
         )
     return problems
+
+
+@register()
+def encryption_key_check(app_configs, **kwargs) -> list:
+    """A set ENCRYPTION_KEY (or old key) must be a Fernet key, or the first checkout fails."""
+    return [
+        Error(
+            f"{name} {problem}, so encrypting shipping addresses would fail.",
+            hint=GENERATE_KEY_HINT,
+            id="orders.E003",
+        )
+        for name, problem in encryption_key_problems()
+    ]

@@ -15,6 +15,24 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 
+GENERATE_KEY_HINT = (
+    "Generate one with python -c 'from cryptography.fernet import Fernet; "
+    "print(Fernet.generate_key().decode())'."
+)
+
+
+def key_problem(key: str) -> str | None:
+    """Why `key` is not a Fernet key (32 bytes, url-safe base64: 44 characters), or None.
+
+    A 64-character hex string is 32 bytes too, but Fernet can't use it as written."""
+    try:
+        Fernet(key.encode())
+    except (ValueError, TypeError):
+        if len(key) == 64 and all(c in "0123456789abcdefABCDEF" for c in key):
+            return "is 64 hex characters; Fernet needs the 32 bytes as url-safe base64"
+        return f"is not a Fernet key ({len(key)} characters; it needs 44 of url-safe base64)"
+    return None
+
 
 def _dev_key() -> bytes:
     digest = hashlib.sha256(f"threadly-dev-encryption:{settings.SECRET_KEY}".encode()).digest()
@@ -26,13 +44,26 @@ def get_fernet() -> MultiFernet:
     current = settings.ENCRYPTION_KEY
     if not current:
         if not (settings.DEBUG or getattr(settings, "RUNNING_TESTS", False)):
-            raise ImproperlyConfigured(
-                "ENCRYPTION_KEY is not set. Generate one with python -c 'from "
-                "cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'."
-            )
+            raise ImproperlyConfigured(f"ENCRYPTION_KEY is not set. {GENERATE_KEY_HINT}")
         current = _dev_key().decode()
     keys = [current, *settings.ENCRYPTION_KEYS_OLD]
+    if problems := encryption_key_problems():
+        name, problem = problems[0]
+        raise ImproperlyConfigured(f"{name} {problem}. {GENERATE_KEY_HINT}")
     return MultiFernet([Fernet(key.encode() if isinstance(key, str) else key) for key in keys])
+
+
+def _old_keys() -> list[tuple[str, str]]:
+    return [
+        (f"ENCRYPTION_KEYS_OLD[{index}]", key)
+        for index, key in enumerate(settings.ENCRYPTION_KEYS_OLD)
+    ]
+
+
+def encryption_key_problems() -> list[tuple[str, str]]:
+    """(variable, what is wrong) for each configured key that Fernet can't use."""
+    keys = [("ENCRYPTION_KEY", settings.ENCRYPTION_KEY), *_old_keys()]
+    return [(name, problem) for name, key in keys if key and (problem := key_problem(key))]
 
 
 def encrypt(value: str) -> str:

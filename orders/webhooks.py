@@ -7,6 +7,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from core import security_events
 from orders.exceptions import MalformedWebhook, WebhookSignatureError
 from orders.payments import get_gateway
 from orders.services.webhooks import payment_event_apply
@@ -23,6 +24,7 @@ def payments_webhook(request: HttpRequest) -> HttpResponse:
     try:
         event = get_gateway().parse_webhook(request.body, request.headers)
     except WebhookSignatureError:
+        security_events.webhook_signature_failed(source="payments")
         return JsonResponse({"error": "invalid signature"}, status=400)
     except MalformedWebhook as exc:
         logger.warning("payment webhook refused, malformed event: %s", exc)

@@ -106,6 +106,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "core.middleware.RequestMetricsMiddleware",
+    # Health probes by IP answer whatever the Host; before anything calls request.get_host().
+    "core.health_probe.HealthProbeHostMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "core.middleware.SecurityHeadersMiddleware",
     "core.middleware.DatabaseUnavailableMiddleware",
@@ -338,6 +340,14 @@ LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15)
 NUM_PROXIES = env_int("NUM_PROXIES", 0)
 # ops_status alerts: at most one message per metric and level per window.
 ALERT_WINDOW_MINUTES = env_int("ALERT_WINDOW_MINUTES", 60)
+# --- Alerts and metrics (ops/status.py, ops/alerts.py; thresholds in docs/operations.md) ----
+# PagerDuty Events API v2: the integration's routing key; the URL only changes in tests.
+PAGERDUTY_ROUTING_KEY = env_str("PAGERDUTY_ROUTING_KEY")
+PAGERDUTY_EVENTS_URL = env_str("PAGERDUTY_EVENTS_URL", "https://events.pagerduty.com/v2/enqueue")
+# The error rate alerts only over at least this many requests in its 5-minute window.
+ALERT_ERROR_RATE_MIN_REQUESTS = env_int("ALERT_ERROR_RATE_MIN_REQUESTS", 50)
+# The database's disk or plan storage quota in MB (PostgreSQL); 0 = not known, not alerted.
+DATABASE_STORAGE_LIMIT_MB = env_int("DATABASE_STORAGE_LIMIT_MB", 0)
 # Incident log file (manage.py incident appends here too); backups and rotated logs.
 LOG_DIR = Path(env_str("LOG_DIR") or BASE_DIR / "logs")
 BACKUP_DIR = Path(env_str("BACKUP_DIR") or BASE_DIR / "backups")
@@ -362,12 +372,13 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT") or BASE_DIR / "media")
 AWS_STORAGE_BUCKET_NAME = env_str("AWS_STORAGE_BUCKET_NAME")
+AWS_S3_ENDPOINT_URL = env_str("AWS_S3_ENDPOINT_URL")
 if AWS_STORAGE_BUCKET_NAME:
     _media_storage = {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
             "bucket_name": AWS_STORAGE_BUCKET_NAME,
-            "endpoint_url": env_str("AWS_S3_ENDPOINT_URL") or None,
+            "endpoint_url": AWS_S3_ENDPOINT_URL or None,
             "custom_domain": env_str("AWS_S3_CUSTOM_DOMAIN") or None,
             "file_overwrite": False,
             "default_acl": None,

@@ -84,6 +84,8 @@ def production_env(**extra: str) -> dict[str, str]:
         "SENTRY_DSN": "https://public@127.0.0.1:9/1",
         "LOG_FORMAT": "json",
         "ENCRYPTION_KEY": Fernet.generate_key().decode(),
+        # Production shares one cache (core.W010 warns without it); never contacted by `check`.
+        "REDIS_URL": "redis://127.0.0.1:9/0",
         "STRIPE_SECRET_KEY": "sk_test_threadly_deploy_check",
         "STRIPE_WEBHOOK_SECRET": "whsec_threadly_deploy_check",
     }

@@ -346,9 +346,10 @@ def test_ops_status_crit_exits_nonzero_and_alerts_once(settings, alert_server, m
     """A 10% error rate is CRIT: exit 2, one webhook + email per metric per window."""
     settings.ALERT_WEBHOOK_URL = f"http://127.0.0.1:{alert_server.server_port}/hook"
     settings.ALERT_EMAILS = ["oncall@threadly.example"]
-    for _ in range(9):
+    for _ in range(45):  # above ALERT_ERROR_RATE_MIN_REQUESTS (50)
         metrics.record(duration_ms=20, status_code=200)
-    metrics.record(duration_ms=20, status_code=500)
+    for _ in range(5):
+        metrics.record(duration_ms=20, status_code=500)
     with pytest.raises(SystemExit) as excinfo:
         run("ops_status")
     assert excinfo.value.code == 2
@@ -365,6 +366,7 @@ def test_ops_status_crit_exits_nonzero_and_alerts_once(settings, alert_server, m
 def test_ops_status_alerts_again_after_window(settings, alert_server):
     """Once the window has passed, the same metric alerts again."""
     settings.ALERT_WEBHOOK_URL = f"http://127.0.0.1:{alert_server.server_port}/hook"
+    settings.ALERT_ERROR_RATE_MIN_REQUESTS = 1
     metrics.record(duration_ms=20, status_code=500)
     with pytest.raises(SystemExit):
         run("ops_status")

@@ -1,5 +1,14 @@
 """Health endpoints, the status page and request metrics."""
 
+import http.client
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import pytest
 from django.db import connection
 from django.urls import reverse
@@ -120,3 +129,201 @@ def test_health_endpoints_skip_metrics(client):
     """Health polling does not count as traffic."""
     client.get("/api/health")
     assert metrics.snapshot(minutes=1).requests == 0
+
+
+# --- health probes answer whatever the Host (as the container is probed) ----------------------
+DOCUMENTED_HOSTS = ["threadly.example", "www.threadly.example"]  # .env.example's ALLOWED_HOSTS
+
+
+@pytest.mark.parametrize("path", ["/api/health", "/health", "/api/health/db"])
+def test_health_endpoints_answer_a_probe_by_ip(client, settings, path):
+    """With the documented ALLOWED_HOSTS, a probe sent to the container's IP gets its answer."""
+    settings.ALLOWED_HOSTS = DOCUMENTED_HOSTS
+    response = client.get(path, HTTP_HOST="10.0.0.7:8000")
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok"
+
+
+@pytest.mark.parametrize("path", ["/", "/status", "/api/health/", "/healthz", "/accounts/login/"])
+def test_other_paths_still_refuse_an_unknown_host(client, settings, path):
+    """Only the exact health paths skip the Host check: the rest of the site answers 400."""
+    settings.ALLOWED_HOSTS = DOCUMENTED_HOSTS
+    assert client.get(path, HTTP_HOST="10.0.0.7:8000").status_code == 400
+    assert client.post("/api/health", HTTP_HOST="10.0.0.7:8000").status_code == 400
+
+
+def test_a_health_probe_never_sees_the_host_it_sent(rf, settings):
+    """For a probe, request.get_host() is SITE_URL's host, never the (attacker's) header."""
+    from core.health_probe import HealthProbeHostMiddleware
+
+    settings.ALLOWED_HOSTS = DOCUMENTED_HOSTS
+    settings.SITE_URL = "https://threadly.example"
+    seen = []
+    middleware = HealthProbeHostMiddleware(lambda request: seen.append(request.get_host()))
+    middleware(rf.get("/api/health", HTTP_HOST="evil.example"))
+    assert seen == ["threadly.example"]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_dockerfile_healthcheck_passes_against_gunicorn_as_deployed(tmp_path):
+    """The Dockerfile's HEALTHCHECK command succeeds against gunicorn run with DEBUG=0 and
+    .env.example's ALLOWED_HOSTS; a page requested by IP is still refused for its Host."""
+    root = Path(__file__).resolve().parents[2]
+    example = dict(re.findall(r"^([A-Z0-9_]+)=(.*)$", (root / ".env.example").read_text(), re.M))
+    healthcheck = re.search(r"^\s*CMD (curl .*)$", (root / "Dockerfile").read_text(), re.M).group(1)
+    port = _free_port()
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "DJANGO_SETTINGS_MODULE": "threadly.settings",
+        "DEBUG": "0",
+        "ALLOWED_HOSTS": example["ALLOWED_HOSTS"],
+        "SECRET_KEY": "x3J9-very-long-random-production-secret-key-0123456789abcdef",
+        "ALLOW_TEST_PAYMENTS": "1",
+        "PORT": str(port),
+        "WEB_CONCURRENCY": "1",
+        "LOG_DIR": str(tmp_path / "logs"),
+    }
+    server = subprocess.Popen(  # noqa: S603 - our own gunicorn on 127.0.0.1
+        [
+            str(Path(sys.executable).with_name("gunicorn")),
+            "-c",
+            "gunicorn.conf.py",
+            "threadly.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--no-control-socket",
+        ],
+        cwd=root,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and server.poll() is None:
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.2)
+        assert server.poll() is None, server.stderr.read().decode()[-2000:]
+        check = subprocess.run(  # noqa: S603 - the Dockerfile's own command
+            ["/bin/sh", "-c", healthcheck], env=env, capture_output=True, timeout=10, check=False
+        )
+        assert check.returncode == 0, check
+        assert b'"status": "ok"' in check.stdout
+        connection_ = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        statuses = {}
+        for path in ("/api/health", "/"):
+            connection_.request("GET", path, headers={"Host": "10.0.0.7:8000"})
+            response = connection_.getresponse()
+            response.read()
+            statuses[path] = response.status
+        connection_.close()
+    finally:
+        server.terminate()
+        try:
+            _, errors = server.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            _, errors = server.communicate(timeout=5)
+    assert statuses["/api/health"] == 200
+    # The page is refused for its Host. (Its 400 page needs the static manifest the image's
+    # build makes with collectstatic; without it here the error page itself fails.)
+    assert statuses["/"] != 200
+    assert b"Invalid HTTP_HOST header: '10.0.0.7:8000'" in errors
+
+
+# --- every check can fail -----------------------------------------------------------------------
+def test_health_503_when_the_database_query_fails(client, monkeypatch):
+    """/health's database check fails (503, "database") when the query raises."""
+
+    def broken(self, *args, **kwargs):
+        raise RuntimeError("db down")
+
+    monkeypatch.setattr(type(health.connection), "cursor", broken, raising=False)
+    monkeypatch.setattr(health, "core_checks", lambda: [health.check_database()])
+    response = client.get("/health")
+    assert response.status_code == 503
+    assert "database" in response.json()["failed"]
+
+
+def test_health_503_when_storage_write_fails(client, monkeypatch):
+    """The storage probe writes a real object: a storage that raises makes /health 503."""
+    from django.core.files.storage import storages
+
+    def broken(*args, **kwargs):
+        raise OSError("bucket unreachable")
+
+    monkeypatch.setattr(storages["default"], "save", broken)
+    response = client.get("/health")
+    assert response.status_code == 503
+    assert response.json()["failed"] == ["storage"]
+
+
+def test_storage_probe_reads_back_what_it_wrote(monkeypatch):
+    """A storage that accepts the write but returns other content fails the probe."""
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import storages
+
+    storage = storages["default"]
+    monkeypatch.setattr(storage, "open", lambda name, mode="rb": ContentFile(b"stale"))
+    check = health.check_storage()
+    assert check.ok is False
+    assert "not read back" in check.error
+    assert not list((Path(storage.location) / "health").glob("*"))  # deleted anyway
+
+
+def test_s3_probe_uses_aws_s3_endpoint_url():
+    """With a bucket, the S3 reachability probe goes to AWS_S3_ENDPOINT_URL, read by settings."""
+    code = (
+        "import django; django.setup(); from ops import health; print(health.integrations()['s3'])"
+    )
+    result = subprocess.run(  # noqa: S603 - our own interpreter
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).resolve().parents[2],
+        env={
+            "PATH": os.environ["PATH"],
+            "DJANGO_SETTINGS_MODULE": "threadly.settings",
+            "DEBUG": "1",
+            "AWS_STORAGE_BUCKET_NAME": "threadly-media",
+            "AWS_S3_ENDPOINT_URL": "http://127.0.0.1:9000",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "http://127.0.0.1:9000"
+
+
+def test_task_queue_is_a_warning_without_a_recent_worker_heartbeat(client):
+    """No heartbeat, or one older than 5 minutes: task_queue fails as a warning, /health 200."""
+    response = client.get("/health")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["warnings"] == ["task_queue"]
+    assert body["services"]["task_queue"]["ok"] is False
+    assert body["services"]["task_queue"]["critical"] is False
+    health.worker_heartbeat(now=time.time() - 6 * 60)
+    assert health.check_task_queue().ok is False
+    health.worker_heartbeat()
+    assert health.check_task_queue().ok is True
+
+
+def test_worker_tick_writes_the_heartbeat(monkeypatch):
+    """Each run_worker tick records the heartbeat /health reads."""
+    from ops.management.commands import run_worker
+
+    monkeypatch.setattr(run_worker, "SCHEDULE", [])
+    assert health.check_task_queue().ok is False
+    run_worker.run_tick(0)
+    check = health.check_task_queue()
+    assert check.ok is True
+    assert "worker seen" in check.detail

@@ -13,6 +13,7 @@ from django.db import connection
 
 from core import outage
 from core.outage import DatabaseCommand
+from ops import health
 
 logger = logging.getLogger(__name__)
 
@@ -30,9 +31,14 @@ TICK_SECONDS = 60
 def run_tick(tick: int) -> list[str]:
     """Run the jobs due at `tick`; a failing job is logged and never stops the others.
 
+    Each tick first records the worker's heartbeat, which /health's task-queue check reads.
     An unreachable database stops the worker instead (DatabaseCommand prints one line and
     exits 1), so its supervisor restarts it and nothing logs a traceback a minute per job.
     """
+    try:
+        health.worker_heartbeat()
+    except Exception:
+        logger.exception("worker: could not record the heartbeat")
     connection.ensure_connection()
     ran = []
     for name, every, args in SCHEDULE:
