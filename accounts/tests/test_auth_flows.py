@@ -11,9 +11,9 @@ from django.urls import reverse
 
 from accounts.models import Profile, User
 from accounts.tests.factories import TEST_PASSWORD, UserFactory
-from marketplace.management.commands.seed_demo import DEMO_PASSWORD
 from core.analytics import get_backend
 from core.models import AuditLog
+from marketplace.management.commands.seed_demo import DEMO_PASSWORD
 
 pytestmark = pytest.mark.django_db
 
