@@ -25,6 +25,7 @@ import logging
 from datetime import timedelta
 from typing import Any
 
+from axes.backends import AxesStandaloneBackend
 from axes.handlers.database import AxesDatabaseHandler
 from axes.models import AccessAttempt, AccessLog
 from django.conf import settings
@@ -184,6 +185,16 @@ class LockoutHandler(AxesDatabaseHandler):
             _after_failure(identifier=username_of(request, credentials), ip=request.axes_ip_address)
         except Exception:  # a broken cache must not turn a wrong password into a 500
             logger.exception("failed-login tracking failed")
+
+
+class LockoutBackend(AxesStandaloneBackend):
+    """axes' check, first in AUTHENTICATION_BACKENDS. Without a request (a script, the shell)
+    there is no client to count or lock, so it stands aside instead of raising."""
+
+    def authenticate(self, request: HttpRequest | None, *args: Any, **kwargs: Any) -> None:
+        if request is None:
+            return None
+        return super().authenticate(request, *args, **kwargs)
 
 
 def _once_per_window(key: str) -> bool:

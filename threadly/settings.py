@@ -190,7 +190,7 @@ AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     # django-axes: refuses a login while this account+client or this client is locked out, or
     # an account attacked from many clients is being slowed down (core.lockout); must be first.
-    "axes.backends.AxesStandaloneBackend",
+    "core.lockout.LockoutBackend",
     # Django's and allauth's backends, refusing banned members (and ending their sessions).
     "accounts.backends.ModelBackend",
     "accounts.backends.AuthenticationBackend",
