@@ -276,9 +276,14 @@ def _record(
             f"unknown clients are slowed to {settings.LOGIN_TARGETED_RATE}.\n\n"
             f"{settings.SITE_URL}/admin/core/suspiciousactivity/{activity.pk}/change/"
         )
-        transaction.on_commit(
-            lambda: send_mail(subject, body, None, settings.ALERT_EMAILS, fail_silently=True)
-        )
+
+        def alert() -> None:
+            try:
+                send_mail(subject, body, None, settings.ALERT_EMAILS)
+            except Exception:  # the log line above is the alert of last resort
+                logger.exception("could not email security alert for %s", identifier)
+
+        transaction.on_commit(alert)
 
 
 # --- resets and the helpers tests and staff use -----------------------------------------------
