@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from allauth.account.signals import user_signed_up
+from allauth.account.signals import password_reset, user_signed_up
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.dispatch import receiver
 from django.http import HttpRequest
@@ -30,3 +30,13 @@ def on_login_failed(
         credentials.get("email") or credentials.get("login") or credentials.get("username") or ""
     )
     services.login_failure_record(identifier=identifier, ip_address=services.request_ip(request))
+
+
+@receiver(password_reset, dispatch_uid="accounts.password_reset")
+def on_password_reset(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> None:
+    """The emailed reset link is the owner's way in: it lifts every lock on the account."""
+    from core import lockout
+
+    for identifier in {user.get_username(), user.email}:
+        if identifier:
+            lockout.reset(identifier=identifier)

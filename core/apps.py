@@ -7,9 +7,10 @@ class CoreConfig(AppConfig):
     name = "core"
 
     def ready(self) -> None:
-        from django.contrib.auth.signals import user_logged_in, user_login_failed
+        from axes.signals import user_locked_out
+        from django.contrib.auth.signals import user_logged_in
 
         from core import checks, lockout  # noqa: F401 - checks registers itself
 
-        user_login_failed.connect(lockout.on_login_failed, dispatch_uid="core.lockout.failed")
+        user_locked_out.connect(lockout.on_locked_out, dispatch_uid="core.lockout.locked_out")
         user_logged_in.connect(lockout.on_logged_in, dispatch_uid="core.lockout.logged_in")

@@ -40,12 +40,20 @@ class SuspiciousActivity(models.Model):
     """
 
     class Kind(models.TextChoices):
-        LOGIN_LOCKOUT_ACCOUNT = "login_lockout_account", "Account locked after failed logins"
+        LOGIN_LOCKOUT_ACCOUNT = (
+            "login_lockout_account",
+            "Account locked for one client after failed logins",
+        )
         LOGIN_LOCKOUT_IP = "login_lockout_ip", "IP locked after failed logins"
+        LOGIN_ACCOUNT_TARGETED = (
+            "login_account_targeted",
+            "Account failing logins from many clients (slowed down, not locked)",
+        )
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     kind = models.CharField(max_length=32, choices=Kind.choices)
-    # The locked account identifier (email/username as typed, lower-cased) or the IP address.
+    # The account (email/username as typed, lower-cased) or the IP address; for an account
+    # lock, ip_address is the one client it is locked for.
     identifier = models.CharField(max_length=254, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     failures = models.PositiveIntegerField(default=0)

@@ -126,6 +126,14 @@ def client_ip(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR", "") or "unknown"
 
 
+def client_ip_source() -> str:
+    """Where client_ip() reads the client's address, for /health and the operator."""
+    proxies = getattr(settings, "NUM_PROXIES", 0)
+    if not proxies:
+        return "REMOTE_ADDR"
+    return f"X-Forwarded-For, {proxies} prox{'y' if proxies == 1 else 'ies'}"
+
+
 def is_api(request: HttpRequest) -> bool:
     return request.path.startswith("/api/")
 

@@ -61,7 +61,11 @@ class SuspiciousActivityAdmin(admin.ModelAdmin):
     def lift_lock(self, request, queryset) -> None:
         with transaction.atomic():
             for activity in queryset:
-                if activity.kind == SuspiciousActivity.Kind.LOGIN_LOCKOUT_ACCOUNT:
+                if activity.kind in {
+                    SuspiciousActivity.Kind.LOGIN_LOCKOUT_ACCOUNT,
+                    SuspiciousActivity.Kind.LOGIN_ACCOUNT_TARGETED,
+                }:
+                    # Clears the account's failures from every client (axes' AccessAttempt).
                     lockout.reset(identifier=activity.identifier)
                 elif activity.ip_address:
                     lockout.lift_ip(ip=activity.ip_address)

@@ -47,9 +47,11 @@ class Check:
 
     @property
     def label(self) -> str:
-        return {"s3": "File storage (S3)", "task_queue": "Background tasks"}.get(
-            self.name, self.name.replace("_", " ").capitalize()
-        )
+        return {
+            "s3": "File storage (S3)",
+            "task_queue": "Background tasks",
+            "client_ip": "Client IP source",
+        }.get(self.name, self.name.replace("_", " ").capitalize())
 
     def as_dict(self) -> dict:
         """The public view: no exception text, no server paths or hosts."""
@@ -208,6 +210,13 @@ def check_backup_freshness() -> Check:
     return Check(name="backups", ok=ok, detail=detail, error="" if ok else detail)
 
 
+def check_client_ip() -> Check:
+    """Which address the rate limits and lock-outs see (NUM_PROXIES; see docs/operations.md)."""
+    from core.ratelimit import client_ip_source
+
+    return Check(name="client_ip", ok=True, detail=client_ip_source())
+
+
 def core_checks() -> list[Check]:
     return [check_database(), check_cache(), check_storage(), check_task_queue()]
 
@@ -228,7 +237,7 @@ def all_checks(*, fresh: bool = False) -> list[Check]:
             cached = _last_checks[1]
         if cached is not None:
             return cached
-    checks = [*core_checks(), *check_integrations()]
+    checks = [*core_checks(), check_client_ip(), *check_integrations()]
     checks.append(check_backup_freshness())
     if seconds:
         _last_checks = (time.monotonic() + seconds, checks)

@@ -97,6 +97,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.socialaccount",
+    "axes",
     "core",
     "accounts",
     "marketplace",
@@ -126,6 +127,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "core.middleware.MaintenanceModeMiddleware",
     "core.middleware.RateLimitMiddleware",
+    # Turns a login refused by django-axes (core.lockout) into the 429 lock-out page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "threadly.urls"
@@ -200,7 +203,8 @@ TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBacken
 # --- Accounts (django-allauth) ----------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
-    # Refuses every login while the account or IP is locked out (core.lockout); must be first.
+    # django-axes: refuses a login while this account+client or this client is locked out, or
+    # an account attacked from many clients is being slowed down (core.lockout); must be first.
     "core.lockout.LockoutBackend",
     # Django's and allauth's backends, refusing banned members (and ending their sessions).
     "accounts.backends.ModelBackend",
@@ -216,7 +220,13 @@ LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "/"
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
-ACCOUNT_EMAIL_VERIFICATION = env_str("ACCOUNT_EMAIL_VERIFICATION", "optional")
+# Sign-up answers "check your inbox" whether or not the email is taken (and mails the owner
+# of a taken one): allauth can only do that with mandatory verification. A 6-character code
+# typed on the next page (not a link to follow) keeps sign-up -> sell short.
+ACCOUNT_EMAIL_VERIFICATION = env_str("ACCOUNT_EMAIL_VERIFICATION", "mandatory")
+ACCOUNT_EMAIL_VERIFICATION_BY_CODE_ENABLED = True
+ACCOUNT_PREVENT_ENUMERATION = True
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_UNIQUE_EMAIL = True
 # Handles that would let a member pass as the platform.
 ACCOUNT_USERNAME_BLACKLIST = [
@@ -332,11 +342,32 @@ CORS_URLS_REGEX = r"^/api/.*$"
 RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
 RATELIMIT_DEFAULT = env_str("RATELIMIT_DEFAULT", "100/m")
 RATELIMIT_AUTH = env_str("RATELIMIT_AUTH", "10/m")
-# Failed logins (core.lockout): lock an account / an IP for LOGIN_LOCKOUT_MINUTES.
+# Failed logins (core.lockout, on django-axes): lock one account *from one client* after
+# LOGIN_LOCKOUT_ATTEMPTS, one client (any accounts) after LOGIN_LOCKOUT_IP_ATTEMPTS, for
+# LOGIN_LOCKOUT_MINUTES. An account failing from many clients (LOGIN_TARGETED_ATTEMPTS in the
+# window) is never locked: unknown clients are slowed to LOGIN_TARGETED_RATE and staff alerted.
 LOGIN_LOCKOUT_ATTEMPTS = env_int("LOGIN_LOCKOUT_ATTEMPTS", 5)
 LOGIN_LOCKOUT_IP_ATTEMPTS = env_int("LOGIN_LOCKOUT_IP_ATTEMPTS", 20)
 LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15)
+LOGIN_TARGETED_ATTEMPTS = env_int("LOGIN_TARGETED_ATTEMPTS", 20)
+LOGIN_TARGETED_RATE = env_str("LOGIN_TARGETED_RATE", "3/m")
+AXES_ENABLED = True
+AXES_HANDLER = "core.lockout.LockoutHandler"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_FAILURE_LIMIT = "core.lockout.failure_limit"
+AXES_COOLOFF_TIME = "core.lockout.cool_off"
+AXES_USERNAME_FORM_FIELD = "login"
+AXES_USERNAME_CALLABLE = "core.lockout.username_of"
+AXES_CLIENT_IP_CALLABLE = "core.lockout.ip_of"
+AXES_LOCKOUT_CALLABLE = "core.lockout.lockout_response"
+# A refused try while locked does not extend the lock (an attacker can't keep it going).
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# Threadly clears failures itself on login (both the email and the handle) and password reset.
+AXES_RESET_ON_SUCCESS = False
+AXES_VERBOSE = False
 # Reverse proxies in front of the app that append to X-Forwarded-For (0: use REMOTE_ADDR).
+# Set it only when every request really comes through that many proxies: otherwise a client
+# sends its own X-Forwarded-For and picks the IP the rate limits and lock-outs see.
 NUM_PROXIES = env_int("NUM_PROXIES", 0)
 # ops_status alerts: at most one message per metric and level per window.
 ALERT_WINDOW_MINUTES = env_int("ALERT_WINDOW_MINUTES", 60)

@@ -14,6 +14,7 @@ from accounts.services.users import (
     profile_update,
     user_create,
     user_deactivate,
+    user_email_mark_verified,
     user_save_new,
     user_set_banned,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "request_ip",
     "signup_record",
     "user_create",
+    "user_email_mark_verified",
     "user_deactivate",
     "user_save_new",
     "user_set_banned",

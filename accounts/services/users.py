@@ -49,6 +49,22 @@ def user_create(
 
 
 @transaction.atomic
+def user_email_mark_verified(*, user: User) -> None:
+    """Record `user.email` as their verified, primary address (allauth's EmailAddress).
+
+    For accounts whose address is known good without a code (the demo logins, trusted
+    imports): with mandatory verification, login asks for a code otherwise. Idempotent.
+    """
+    from allauth.account.models import EmailAddress
+
+    EmailAddress.objects.update_or_create(
+        user=user,
+        email__iexact=user.email,
+        defaults={"email": user.email, "verified": True, "primary": True},
+    )
+
+
+@transaction.atomic
 def user_save_new(*, user: User, **profile_fields: Any) -> User:
     """Save a new, already populated `user` (e.g. by allauth's sign-up form) and its Profile.
 

@@ -24,6 +24,14 @@ class UserFactory(factory.django.DjangoModelFactory):
         if create:
             obj.save(update_fields=["password"])
 
+    @factory.post_generation
+    def email_verified(obj, create, extracted, **kwargs):
+        """Members have confirmed their email (login needs it); `email_verified=False` not."""
+        if create and extracted is not False:
+            from accounts.services import user_email_mark_verified
+
+            user_email_mark_verified(user=obj)
+
 
 class ProfileFactory(factory.django.DjangoModelFactory):
     class Meta:

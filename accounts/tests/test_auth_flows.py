@@ -1,6 +1,7 @@
 """Sign-up, login and logout through allauth, with Threadly's templates and records."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ from accounts.models import Profile, User
 from accounts.tests.factories import TEST_PASSWORD, UserFactory
 from core.analytics import get_backend
 from core.models import AuditLog
+from marketplace.management.commands.seed_demo import DEMO_PASSWORD
 
 pytestmark = pytest.mark.django_db
 
@@ -31,20 +33,31 @@ def login(client, email: str, password: str = TEST_PASSWORD):
     return client.post(reverse("account_login"), {"login": email, "password": password})
 
 
+def emailed_code(message) -> str:
+    """The verification code in allauth's email (a line of its own, e.g. NQBV-LCDK)."""
+    return re.search(r"^\s*([A-Z0-9]{4}-[A-Z0-9]{4})\s*$", message.body, re.M)[1]
+
+
+SIGNUP = {
+    "email": "new@example.test",
+    "username": "newbie",
+    "password1": "a-Long-pass-phrase-9",
+    "password2": "a-Long-pass-phrase-9",
+}
+
+
 def test_signup_creates_member_with_profile_logs_in_and_counts(
-    client, django_capture_on_commit_callbacks
+    client, django_capture_on_commit_callbacks, mailoutbox
 ):
-    """Signing up with email, username and the password twice makes a member with a profile."""
+    """Signing up with email, username and the password twice makes a member with a profile;
+    typing the emailed code on the next page logs them in."""
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(
-            reverse("account_signup"),
-            {
-                "email": "new@example.test",
-                "username": "newbie",
-                "password1": "a-Long-pass-phrase-9",
-                "password2": "a-Long-pass-phrase-9",
-            },
-        )
+        response = client.post(reverse("account_signup"), SIGNUP)
+    assert response.status_code == 302
+    assert response["Location"] == reverse("account_email_verification_sent")
+    code_page = client.get(response["Location"])
+    assert 'name="code"' in code_page.content.decode()
+    response = client.post(response["Location"], {"code": emailed_code(mailoutbox[-1])})
     assert response.status_code == 302
     user = User.objects.get(email="new@example.test")
     assert user.username == "newbie"
@@ -300,3 +313,43 @@ def test_signup_with_invalid_handle_is_refused_with_rule(client):
     assert response.status_code == 200
     assert not User.objects.exists()
     assert "Use 3 to 30 letters, numbers, dots, dashes or underscores." in response.content.decode()
+
+
+def test_signup_with_a_taken_email_answers_like_a_new_one_and_mails_the_owner(client, mailoutbox):
+    """Sign-up never says an email is taken: same answer as for a new one; the owner is told."""
+    owner = UserFactory(email="taken@example.test")
+    fresh = client.post(reverse("account_signup"), SIGNUP)
+    client.logout()
+    taken = client.post(
+        reverse("account_signup"), {**SIGNUP, "email": owner.email, "username": "x.y"}
+    )
+    assert taken.status_code == fresh.status_code == 302
+    assert taken["Location"] == fresh["Location"]
+    page = client.get(taken["Location"]).content.decode()
+    assert "already registered" not in page.lower()
+    assert 'name="code"' in page
+    assert User.objects.filter(email__iexact=owner.email).count() == 1
+    to_owner = [m for m in mailoutbox if m.to == [owner.email]]
+    assert len(to_owner) == 1
+    assert "already" in to_owner[0].body.lower()
+
+
+def test_login_with_an_unverified_email_asks_for_the_emailed_code(client, mailoutbox):
+    """With mandatory verification a member must confirm the address before logging in."""
+    user = UserFactory(email_verified=False)
+    response = login(client, user.email)
+    assert "_auth_user_id" not in client.session
+    response = client.post(response["Location"], {"code": emailed_code(mailoutbox[-1])})
+    assert client.session["_auth_user_id"] == str(user.pk)
+
+
+def test_demo_logins_work_through_the_login_form(client):
+    """seed_demo's members (README's table) log in with the demo password, no code asked."""
+    from django.core.management import call_command
+
+    call_command("seed_demo", "--listings", "0", verbosity=0)
+    for email in ("buyer@threadly.test", "seller1@threadly.test", "admin@threadly.test"):
+        client.logout()
+        response = login(client, email, DEMO_PASSWORD)
+        assert response.status_code == 302, email
+        assert "_auth_user_id" in client.session, email

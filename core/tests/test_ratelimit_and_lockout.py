@@ -22,15 +22,18 @@ def test_burst_of_200_logins_gets_429s_and_a_lock_not_a_crash(client):
             assert int(response["Retry-After"]) > 0
     assert all(code < 500 for code in statuses)
     assert statuses.count(429) >= 190
-    assert lockout.seconds_locked(identifier=user.email) > 0
+    # Locked for this client (the test client's 127.0.0.1), not for every client.
+    assert lockout.seconds_locked(identifier=user.email, ip="127.0.0.1") > 0
+    assert lockout.seconds_locked(identifier=user.email, ip="198.51.100.7") == 0
     assert SuspiciousActivity.objects.filter(
         kind=SuspiciousActivity.Kind.LOGIN_LOCKOUT_ACCOUNT, identifier=user.email
     ).exists()
     assert AuditLog.objects.filter(action="auth.lockout").exists()
 
 
-def test_locked_account_cannot_log_in_even_with_right_password(client, settings):
-    """After LOGIN_LOCKOUT_ATTEMPTS failures the right password is refused too."""
+def test_locked_account_cannot_log_in_even_with_right_password(client, settings, rf):
+    """After LOGIN_LOCKOUT_ATTEMPTS failures from a client, the right password is refused
+    from that client too."""
     settings.RATELIMIT_AUTH = "1000/m"
     user = UserFactory()
     for _ in range(settings.LOGIN_LOCKOUT_ATTEMPTS):
@@ -39,9 +42,11 @@ def test_locked_account_cannot_log_in_even_with_right_password(client, settings)
     assert response.status_code == 429
     assert b"Too many failed logins" in response.content
     assert "_auth_user_id" not in client.session
-    # The authentication check also refuses other login paths (admin, API).
+    # The authentication check also refuses other login paths (admin, API) from that client.
+    request = rf.post("/admin/login/", REMOTE_ADDR="127.0.0.1")
     assert (
-        authenticate(None, username=user.username, email=user.email, password=TEST_PASSWORD) is None
+        authenticate(request, username=user.username, email=user.email, password=TEST_PASSWORD)
+        is None
     )
 
 

@@ -286,6 +286,10 @@ class Command(BaseCommand):
             changed += ["is_staff", "is_superuser"]
         if changed:
             user.save(update_fields=changed)
+        # The demo logins work without an emailed code (sign-up verification is mandatory).
+        from accounts.services import user_email_mark_verified
+
+        user_email_mark_verified(user=user)
         return user
 
     # --- Photos --------------------------------------------------------------------------
