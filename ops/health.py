@@ -195,19 +195,25 @@ def check_integrations() -> list[Check]:
 
 def check_backup_freshness() -> Check:
     """The newest backup against its schedule: OK; WARN is still ok (named in the detail);
-    CRIT (older than twice the interval, or none) fails; not configured when unscheduled."""
+    CRIT (older than twice the interval, or none) fails; not configured when unscheduled.
+    Not critical: a stale backup is named under /health's `warnings` (and ops_status alerts
+    it as CRIT), but the site serves, so a load balancer must not take it out of rotation."""
     try:
         fresh = backups.backup_freshness(now=timezone.now())
     except Exception as exc:  # a health check reports failures, it never raises
         logger.warning("health check backups failed: %s", exc)
         return Check(
-            name="backups", ok=False, detail="unavailable", error=f"{type(exc).__name__}: {exc}"
+            name="backups",
+            ok=False,
+            detail="unavailable",
+            critical=False,
+            error=f"{type(exc).__name__}: {exc}",
         )
     if fresh.level == backups.OFF:
         return Check(name="backups", ok=True, configured=False, detail=fresh.describe())
     detail = f"{fresh.level}: {fresh.describe()}"
     ok = fresh.level != backups.CRIT
-    return Check(name="backups", ok=ok, detail=detail, error="" if ok else detail)
+    return Check(name="backups", ok=ok, detail=detail, critical=False, error="" if ok else detail)
 
 
 def check_client_ip() -> Check:

@@ -17,7 +17,7 @@ from django.test import Client
 
 from accounts.tests.factories import UserFactory
 from core import outage
-from ops import status
+from ops import alerts, status
 from ops.management.commands import run_worker
 
 pytestmark = pytest.mark.django_db
@@ -156,5 +156,5 @@ def test_ops_status_still_alerts_when_the_database_is_down(database_down, settin
     """The alert state can't be read: the CRIT alert is sent anyway rather than not at all."""
     settings.ALERT_EMAILS = ["ops@example.com"]
     metric = status.Metric("database", None, "down", status.CRIT)
-    assert status.notify([metric]) == [metric]
+    assert alerts.notify([metric]) == [metric]
     assert "database" in mailoutbox[0].subject
