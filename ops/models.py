@@ -11,6 +11,9 @@ class Incident(models.Model):
         RESOLVED = "resolved", "Resolved"
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # The line's id, also written in LOG_DIR/incidents.log: a line logged while the database
+    # was down is added later exactly once (ops.incidents.incidents_sync_pending).
+    ref = models.CharField(max_length=32, blank=True, default="")
     message = models.CharField(max_length=500)
     # P0 (site down) .. P3 (minor), read from the start of the message; blank if none.
     severity = models.CharField(max_length=2, blank=True)
@@ -19,6 +22,11 @@ class Incident(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ref"], condition=~models.Q(ref=""), name="incident_ref_once"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.message}"

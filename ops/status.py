@@ -210,13 +210,15 @@ def collect(*, minutes: int | None = None) -> list[Metric]:
         usage = db_connection_usage()
     except Exception as exc:
         result.append(Metric("database", None, f"unreachable ({type(exc).__name__})", CRIT))
-        usage = None
-    if usage is not None:
-        used, maximum = usage
-        pct = 100 * used / maximum
-        result.append(_metric("db_connections_pct", pct, f"{used}/{maximum} ({pct:.0f}%)"))
+        # Say what is wrong, not "n/a": the connections can't be counted while it is down.
+        result.append(Metric("db_connections_pct", None, "unknown (database unreachable)", CRIT))
     else:
-        result.append(_metric("db_connections_pct", None, "n/a (SQLite)"))
+        if usage is not None:
+            used, maximum = usage
+            pct = 100 * used / maximum
+            result.append(_metric("db_connections_pct", pct, f"{used}/{maximum} ({pct:.0f}%)"))
+        else:
+            result.append(_metric("db_connections_pct", None, f"n/a ({connection.vendor})"))
     result.append(uploads_disk_metric())
     try:
         result.append(database_disk_metric())

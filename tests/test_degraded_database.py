@@ -125,8 +125,9 @@ def test_worker_stops_when_a_job_loses_the_database(monkeypatch):
 
 
 def test_commands_exit_1_with_one_line_when_database_unreachable(tmp_path):
-    """`manage.py run_worker --once` and `incident` with PostgreSQL refusing: exit status 1 and
-    one CommandError line, no traceback."""
+    """`manage.py run_worker --once` and `db_connections` with PostgreSQL refusing: exit
+    status 1 and one CommandError line, no traceback. (`incident` and `maintenance` work
+    without the database: ops/tests/test_incidents_outage.py, test_maintenance.py.)"""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))  # bound, not listening: connections are refused
         port = sock.getsockname()[1]
@@ -136,7 +137,7 @@ def test_commands_exit_1_with_one_line_when_database_unreachable(tmp_path):
             "DATABASE_URL": f"postgres://threadly@127.0.0.1:{port}/threadly",
             "REDIS_URL": "",
         }
-        for command in (["run_worker", "--once"], ["incident", "P1 checkout down"]):
+        for command in (["run_worker", "--once"], ["db_connections"]):
             result = subprocess.run(
                 [sys.executable, "manage.py", *command],
                 cwd=BASE_DIR,
@@ -158,3 +159,15 @@ def test_ops_status_still_alerts_when_the_database_is_down(database_down, settin
     metric = status.Metric("database", None, "down", status.CRIT)
     assert alerts.notify([metric]) == [metric]
     assert "database" in mailoutbox[0].subject
+
+
+def test_ops_status_says_the_database_is_unreachable_not_sqlite(database_down, settings):
+    """On a PostgreSQL site with the database down, ops_status names the outage (CRIT) in
+    the database and connection rows instead of "n/a (SQLite)"."""
+    from ops.status import CRIT, collect
+
+    rows = {metric.name: metric for metric in collect()}
+    assert rows["database"].level == CRIT
+    assert rows["db_connections_pct"].level == CRIT
+    assert "unreachable" in rows["db_connections_pct"].display
+    assert "SQLite" not in rows["db_connections_pct"].display

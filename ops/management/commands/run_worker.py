@@ -14,6 +14,7 @@ from django.db import connection
 from core import outage
 from core.outage import DatabaseCommand
 from ops import health
+from ops.incidents import incidents_sync_pending
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +41,15 @@ def run_tick(tick: int) -> list[str]:
     except Exception:
         logger.exception("worker: could not record the heartbeat")
     connection.ensure_connection()
+    try:
+        added = incidents_sync_pending()  # lines logged while the database was down
+    except outage.DATABASE_ERRORS:
+        raise
+    except Exception:
+        logger.exception("worker: could not add the pending incident lines")
+    else:
+        if added:
+            logger.warning("worker: added %d incident line(s) logged during the outage", added)
     ran = []
     for name, every, args in SCHEDULE:
         if tick % every:
