@@ -1,6 +1,7 @@
 """HTTP helpers every app may use (kernel: imports no app of ours)."""
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template.loader import render_to_string
 from django.utils.http import url_has_allowed_host_and_scheme
 
 
@@ -16,3 +17,33 @@ def safe_next_url(request: HttpRequest, default: str, *, field: str = "next") ->
     ):
         return target
     return default
+
+
+def wants_json(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/") or "application/json" in request.headers.get(
+        "Accept", ""
+    )
+
+
+def too_many_requests(
+    request: HttpRequest, retry_after: int, *, locked_out: bool = False
+) -> HttpResponse:
+    """The friendly 429: JSON for the API, a page otherwise."""
+    if locked_out:
+        detail = "Too many failed logins. For your security, logging in is paused for a while."
+    else:
+        detail = "Too many requests. Please wait a moment and try again."
+    if wants_json(request):
+        response = JsonResponse({"detail": detail, "retry_after": retry_after}, status=429)
+    else:
+        minutes = max(1, round(retry_after / 60))
+        body = render_to_string(
+            "429.html",
+            {"detail": detail, "retry_after": retry_after, "minutes": minutes},
+            request=request,
+        )
+        response = HttpResponse(body, status=429)
+    response["Retry-After"] = str(retry_after)
+    response["Cache-Control"] = "no-store"
+    response._has_been_logged = True  # the middleware logs once per window instead
+    return response

@@ -40,6 +40,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from core import ratelimit
+from core.http import too_many_requests
 
 logger = logging.getLogger("ops.security")
 # The email wins when a login path passes both (axes maps `username` to "login").
@@ -93,7 +94,6 @@ def lockout_response(
     request: HttpRequest, original_response: HttpResponse | None, credentials: Any = None
 ) -> HttpResponse:
     """AXES_LOCKOUT_CALLABLE: the same friendly 429 page as the rate limits."""
-    from core.middleware import too_many_requests  # the middleware imports this module
 
     seconds = seconds_locked(identifier=username_of(request, credentials), ip=ip_of(request) or "")
     retry_after = seconds or getattr(request, "lockout_retry_after", 0) or 60

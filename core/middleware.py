@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 
 from core import lockout, maintenance, metrics, outage, ratelimit, sentry
+from core.http import too_many_requests, wants_json
 
 logger = logging.getLogger("ops.security")
 Handler = Callable[[HttpRequest], HttpResponse]
@@ -98,12 +99,6 @@ class SecurityHeadersMiddleware:
         return response
 
 
-def wants_json(request: HttpRequest) -> bool:
-    return request.path.startswith("/api/") or "application/json" in request.headers.get(
-        "Accept", ""
-    )
-
-
 def _is_staff(request: HttpRequest) -> bool:
     """Staff browse during maintenance; with the database down nobody is known to be staff."""
     user = getattr(request, "user", None)
@@ -169,27 +164,3 @@ class RateLimitMiddleware:
             if locked:
                 return too_many_requests(request, locked, locked_out=True)
         return self.get_response(request)
-
-
-def too_many_requests(
-    request: HttpRequest, retry_after: int, *, locked_out: bool = False
-) -> HttpResponse:
-    """The friendly 429: JSON for the API, a page otherwise."""
-    if locked_out:
-        detail = "Too many failed logins. For your security, logging in is paused for a while."
-    else:
-        detail = "Too many requests. Please wait a moment and try again."
-    if wants_json(request):
-        response = JsonResponse({"detail": detail, "retry_after": retry_after}, status=429)
-    else:
-        minutes = max(1, round(retry_after / 60))
-        body = render_to_string(
-            "429.html",
-            {"detail": detail, "retry_after": retry_after, "minutes": minutes},
-            request=request,
-        )
-        response = HttpResponse(body, status=429)
-    response["Retry-After"] = str(retry_after)
-    response["Cache-Control"] = "no-store"
-    response._has_been_logged = True  # the middleware logs once per window instead
-    return response

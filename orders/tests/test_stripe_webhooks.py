@@ -46,6 +46,21 @@ def statuses(checkout):
     return sorted(checkout.orders.values_list("status", flat=True))
 
 
+def full_refund_from_dashboard() -> str:
+    """A charge.refunded event for a full refund made in Stripe's dashboard (no metadata)."""
+    return event(
+        "evt_r",
+        "charge.refunded",
+        {
+            "id": "ch_1",
+            "object": "charge",
+            "payment_intent": "pi_123",
+            "refunded": True,
+            "refunds": {"data": [{"id": "re_x", "status": "succeeded", "metadata": {}}]},
+        },
+    )
+
+
 def test_valid_success_event_pays_every_order(client, checkout):
     """A correctly signed payment_intent.succeeded marks the checkout's orders paid."""
     payload = succeeded(checkout)
@@ -122,17 +137,7 @@ def test_success_then_full_refund_from_dashboard(client, checkout):
     """A full refund made outside Threadly marks every paid order refunded."""
     payload = succeeded(checkout)
     post_event(client, payload, HTTP_STRIPE_SIGNATURE=sign(payload))
-    refund = event(
-        "evt_r",
-        "charge.refunded",
-        {
-            "id": "ch_1",
-            "object": "charge",
-            "payment_intent": "pi_123",
-            "refunded": True,
-            "refunds": {"data": [{"id": "re_x", "status": "succeeded", "metadata": {}}]},
-        },
-    )
+    refund = full_refund_from_dashboard()
     assert post_event(client, refund, HTTP_STRIPE_SIGNATURE=sign(refund)).status_code == 200
     assert statuses(checkout) == ["refunded", "refunded"]
 
@@ -310,17 +315,7 @@ def test_dashboard_refund_after_completion_reverses_payout(
         order_id=order.pk, actor=order.seller, carrier="DHL", tracking_number="1"
     )
     transitions.order_confirm_delivery(order_id=order.pk, actor=order.buyer)
-    refund = event(
-        "evt_r",
-        "charge.refunded",
-        {
-            "id": "ch_1",
-            "object": "charge",
-            "payment_intent": "pi_123",
-            "refunded": True,
-            "refunds": {"data": [{"id": "re_x", "status": "succeeded", "metadata": {}}]},
-        },
-    )
+    refund = full_refund_from_dashboard()
     gateway_log.clear()
     with django_capture_on_commit_callbacks(execute=True):
         assert post_event(client, refund, HTTP_STRIPE_SIGNATURE=sign(refund)).status_code == 200
