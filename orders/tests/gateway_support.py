@@ -92,3 +92,35 @@ def local_gateway_calls() -> Iterator[list[dict]]:
 def gateway_log(monkeypatch: pytest.MonkeyPatch) -> list[dict]:
     """The local gateway's calls during this test (see the module docstring)."""
     return record_local_gateway(monkeypatch)
+
+
+def assert_refund_retried_once_after_outage(
+    *, monkeypatch: pytest.MonkeyPatch, capture, gateway_log: list[dict], pay: Callable, refund_of
+) -> None:
+    """With the gateway down after commit, `pay()` leaves its refund owed (pending, unsent);
+    once the gateway is back `retry_refunds`, run twice, sends it exactly once, with the key
+    `order-<order>-refund-<refund>`. `refund_of()` finds the refund; `capture` is pytest-django's
+    django_capture_on_commit_callbacks."""
+    from django.core.management import call_command
+
+    from orders.exceptions import IntegrationError
+    from orders.models import Refund
+
+    real_refund = LocalGateway.refund
+
+    def down(self, **kwargs):
+        raise IntegrationError("down")
+
+    monkeypatch.setattr(LocalGateway, "refund", down)
+    with capture(execute=True):
+        pay()
+    refund = refund_of()
+    assert (refund.status, refund.gateway_ref) == (Refund.Status.PENDING, "")
+    monkeypatch.setattr(LocalGateway, "refund", real_refund)
+    with capture(execute=True):
+        call_command("retry_refunds")
+        call_command("retry_refunds")
+    refund.refresh_from_db()
+    assert refund.status == Refund.Status.SUCCEEDED
+    sent = [call["key"] for call in gateway_log if call["op"] == "refund"]
+    assert sent == [f"order-{refund.order_id}-refund-{refund.pk}"]

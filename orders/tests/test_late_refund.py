@@ -2,7 +2,6 @@
 never under its row locks, exactly once."""
 
 import pytest
-from django.core.management import call_command
 from django.utils import timezone
 
 from orders.exceptions import IntegrationError
@@ -10,6 +9,7 @@ from orders.models import Checkout, Order, Refund
 from orders.payments.local import LocalGateway
 from orders.services.checkout import reservations_release_expired
 from orders.tests.factories import ListingFactory, UserFactory
+from orders.tests.gateway_support import assert_refund_retried_once_after_outage
 from orders.tests.helpers import start_checkout
 from orders.tests.stripe_support import WEBHOOK_SECRET, event, post_event, sign
 
@@ -100,25 +100,13 @@ def test_failed_late_refund_stays_pending_and_retry_sends_it_once(
 ):
     """If the provider is down after commit the refund stays owed; the retry command sends it
     with the same key, and running it again sends nothing."""
-    real_refund = LocalGateway.refund
-
-    def down(self, **kwargs):
-        raise IntegrationError("down")
-
-    monkeypatch.setattr(LocalGateway, "refund", down)
-    with django_capture_on_commit_callbacks(execute=True):
-        deliver(client, success(late_checkout, "evt_late"))
-    refund = Refund.objects.get(order__checkout=late_checkout)
-    assert (refund.status, refund.gateway_ref) == (Refund.Status.PENDING, "")
-    monkeypatch.setattr(LocalGateway, "refund", real_refund)
-    with django_capture_on_commit_callbacks(execute=True):
-        call_command("retry_refunds")
-        call_command("retry_refunds")
-    refund.refresh_from_db()
-    assert refund.status == Refund.Status.SUCCEEDED
-    assert [e["key"] for e in refunds_sent(gateway_log)] == [
-        f"order-{refund.order_id}-refund-{refund.pk}"
-    ]
+    assert_refund_retried_once_after_outage(
+        monkeypatch=monkeypatch,
+        capture=django_capture_on_commit_callbacks,
+        gateway_log=gateway_log,
+        pay=lambda: deliver(client, success(late_checkout, "evt_late")),
+        refund_of=lambda: Refund.objects.get(order__checkout=late_checkout),
+    )
 
 
 def test_retry_leaves_refunds_older_than_the_idempotency_window_alone(

@@ -5,7 +5,6 @@ it is audited. A seller who goes on holiday after the reservation still makes th
 
 import pytest
 from django.core import mail
-from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
@@ -13,12 +12,11 @@ from accounts.services import user_set_banned
 from core.models import AuditLog
 from marketplace.models import Listing
 from marketplace.services.moderation import listing_set_hidden
-from orders.exceptions import IntegrationError
 from orders.models import Checkout, Order, Refund
-from orders.payments.local import LocalGateway
 from orders.services.checkout import checkout_reserve, reservations_release_expired
 from orders.services.payment import TAKEN_DOWN, checkout_mark_paid
 from orders.tests.factories import ListingFactory, UserFactory
+from orders.tests.gateway_support import assert_refund_retried_once_after_outage
 from orders.tests.helpers import start_checkout
 from orders.tests.stripe_support import WEBHOOK_SECRET, event, post_event, sign
 
@@ -172,25 +170,13 @@ def test_taken_down_refund_failing_after_commit_is_retried_once(
     listing = ListingFactory()
     checkout = start_checkout(buyer, [listing])
     hide(listing)
-    real_refund = LocalGateway.refund
-
-    def down(self, **kwargs):
-        raise IntegrationError("down")
-
-    monkeypatch.setattr(LocalGateway, "refund", down)
-    with django_capture_on_commit_callbacks(execute=True):
-        pay(checkout)
-    refund = Refund.objects.get(order__checkout=checkout)
-    assert (refund.status, refund.gateway_ref) == (Refund.Status.PENDING, "")
-    monkeypatch.setattr(LocalGateway, "refund", real_refund)
-    with django_capture_on_commit_callbacks(execute=True):
-        call_command("retry_refunds")
-        call_command("retry_refunds")
-    refund.refresh_from_db()
-    assert refund.status == Refund.Status.SUCCEEDED
-    assert [e["key"] for e in refunds_sent(gateway_log)] == [
-        f"order-{refund.order_id}-refund-{refund.pk}"
-    ]
+    assert_refund_retried_once_after_outage(
+        monkeypatch=monkeypatch,
+        capture=django_capture_on_commit_callbacks,
+        gateway_log=gateway_log,
+        pay=lambda: pay(checkout),
+        refund_of=lambda: Refund.objects.get(order__checkout=checkout),
+    )
 
 
 def test_late_payment_for_a_taken_down_item_says_taken_down_not_sold(
