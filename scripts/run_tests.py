@@ -53,8 +53,10 @@ def main() -> int:
     pytest_args = sys.argv[1:]
     if not any(a == "-n" or a.startswith(("-n", "--numprocesses")) for a in pytest_args):
         # One worker per core (pytest-xdist); each gets its own test database and Redis
-        # database. TEST_WORKERS=0 runs in this process (e.g. under a debugger).
-        workers = env.get("TEST_WORKERS", "auto")
+        # database. TEST_WORKERS=0 runs in this process (e.g. under a debugger). The SQLite
+        # fallback runs in one process: its in-memory test databases and the live-server
+        # browser tests lock each other under parallel workers.
+        workers = env.get("TEST_WORKERS") or ("auto" if "DATABASE_URL" in env else "0")
         pytest_args = ["-n", workers, "--dist", "loadfile", *pytest_args]
     args = [sys.executable, "-m", "pytest", *pytest_args]
     os.execve(sys.executable, args, env)  # noqa: S606 - replaces this process with pytest
