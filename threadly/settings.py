@@ -166,9 +166,11 @@ if env_str("TEST_DB_NAME"):
     DATABASES["default"]["TEST"] = {"NAME": env_str("TEST_DB_NAME")}
 # The direct connection (DATABASE_URL_UNPOOLED): db_backup, db_restore, db_optimize and
 # `migrate --database direct` use it; short-lived, so never kept open. In tests it points at
-# the test database of "default".
-DATABASES["direct"] = dj_database_url.parse(DATABASE_URL_UNPOOLED, conn_max_age=0)
-DATABASES["direct"]["TEST"] = {"MIRROR": "default"}
+# the test database of "default". PostgreSQL only: SQLite has no pooler, and a second
+# connection to its shared in-memory test database would lock the first one's tables.
+if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
+    DATABASES["direct"] = dj_database_url.parse(DATABASE_URL_UNPOOLED, conn_max_age=0)
+    DATABASES["direct"]["TEST"] = {"MIRROR": "default"}
 for _database in DATABASES.values():
     if _database["ENGINE"] == "django.db.backends.sqlite3":
         _database["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}

@@ -80,11 +80,10 @@ def test_db_optimize_vacuums_tables_on_postgres():
     assert "Vacuumed and analysed 1 tables" in out
 
 
+@postgres_only
 @pytest.mark.django_db(databases=["default", "direct"])
 def test_db_optimize_rejects_unknown_table():
     """An unknown table name is an error, not SQL."""
-    if connection.vendor != "postgresql":
-        pytest.skip("PostgreSQL only")
     with pytest.raises(SystemExit):
         run("db_optimize", "--table", "nope; DROP TABLE x")
 
