@@ -310,6 +310,7 @@ def direct_elsewhere(monkeypatch):
     direct.close()
 
 
+@postgres_only
 def test_pg_target_is_the_direct_connection(direct_elsewhere):
     """pg_dump/pg_restore/createdb get the direct alias's host and port, not the pooled one."""
     target = pg_target("restore_here")
