@@ -77,3 +77,34 @@ class AuthWebhookEvent(StoredWebhookEvent):
 
     event_id = models.CharField(max_length=100, unique=True)
     event_type = models.CharField(max_length=64)
+
+
+class EmailKind(models.TextChoices):
+    """Kinds of notification email a member can turn off one by one (account and order
+    emails are not optional and have no kind)."""
+
+    SAVED_SEARCHES = "saved_searches", _("New items for your saved searches")
+    MESSAGES = "messages", _("Unread messages")
+    OFFERS = "offers", _("Offers")
+    REVIEWS = "reviews", _("Reviews")
+    FOLLOWERS = "followers", _("New followers")
+    PRICE_DROPS = "price_drops", _("Price drops on items you saved")
+
+
+class EmailOptOut(models.Model):
+    """A member turned off one kind of notification email (by unsubscribe link or setting)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="email_opt_outs")
+    kind = models.CharField(max_length=30, choices=EmailKind.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "kind"], name="email_opt_out_once"),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=EmailKind.values), name="email_opt_out_kind_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} ✕ {self.kind}"

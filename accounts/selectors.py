@@ -45,3 +45,9 @@ def users_joined_count(*, since) -> int:
 def avatar_file_names() -> set[str]:
     """Every stored avatar file (for the operator's storage_clean)."""
     return set(Profile.objects.exclude(avatar="").values_list("avatar", flat=True))
+
+
+def user_for_unsubscribe(user_id: int) -> User | None:
+    """The member an unsubscribe link names, whatever their state (a banned member may still
+    turn emails off)."""
+    return User.objects.filter(pk=user_id).first()

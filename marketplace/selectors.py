@@ -1,8 +1,5 @@
 """Read-side queries of the marketplace. Each returns rows ready to render (no N+1)."""
 
-from dataclasses import dataclass
-from decimal import Decimal
-
 from django.core.cache import cache
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
@@ -11,6 +8,7 @@ from django.urls import reverse
 from accounts.models import User
 from marketplace.models import Category, Favourite, Listing, ListingImage
 from marketplace.rules import listing_is_visible
+from marketplace.search.base import ListingFilters
 
 CATEGORY_NAV_CACHE_KEY = "marketplace:category-nav:v1"
 CATEGORY_TREE_CACHE_KEY = "marketplace:category-tree:v1"
@@ -20,24 +18,6 @@ SORTS = {
     "price_asc": ("price", "-id"),
     "price_desc": ("-price", "-id"),
 }
-
-
-@dataclass(frozen=True)
-class ListingFilters:
-    """What a shopper asked for on the browse page (already validated by BrowseForm).
-
-    The search backend (a later issue) receives the same dataclass, so it can replace
-    `listings_search` without touching views.
-    """
-
-    q: str = ""
-    category: Category | None = None
-    size: str = ""
-    brand: str = ""
-    condition: str = ""
-    min_price: Decimal | None = None
-    max_price: Decimal | None = None
-    sort: str = "newest"
 
 
 def category_nav() -> list[dict]:

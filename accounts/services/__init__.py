@@ -10,6 +10,14 @@ from accounts.services.auth import (
     request_ip,
     signup_record,
 )
+from accounts.services.notify import (
+    email_allowed,
+    email_opt_in,
+    email_opt_out,
+    member_email_send,
+    unsubscribe_token_read,
+    unsubscribe_url,
+)
 from accounts.services.users import (
     profile_update,
     user_create,
@@ -21,6 +29,12 @@ from accounts.services.users import (
 from accounts.services.webhook import auth_webhook_event_apply
 
 __all__ = [
+    "email_allowed",
+    "email_opt_in",
+    "email_opt_out",
+    "member_email_send",
+    "unsubscribe_token_read",
+    "unsubscribe_url",
     "auth_webhook_event_apply",
     "login_failure_record",
     "login_record",

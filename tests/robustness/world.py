@@ -126,6 +126,7 @@ def url_kwargs(name: str, world: World) -> dict:
         "section": "listings",
         "key": "not-a-real-key",
         "uidb36": "1",
+        "token": "not-a-signed-token",
     }
     pk = world.order.pk if name.startswith("orders:order_") else world.listing.pk
     values["pk"] = pk
