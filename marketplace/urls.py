@@ -6,6 +6,7 @@ app_name = "marketplace"
 urlpatterns = [
     path("", views.home, name="home"),
     path("browse/", views.browse, name="browse"),
+    path("api/search/suggest", views.search_suggest, name="search_suggest"),
     path("c/<slug:slug>/", views.category, name="category"),
     path("items/new/", views.listing_create, name="listing_create"),
     path("items/<int:pk>-<slug:slug>/", views.listing_detail, name="listing"),

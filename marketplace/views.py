@@ -7,10 +7,10 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.cache import patch_vary_headers
+from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
@@ -325,3 +325,25 @@ def favourite_toggle(request: HttpRequest, pk: int) -> HttpResponse:
             {"listing_pk": pk, "is_favourited": save, "next_url": request.POST.get("next", "")},
         )
     return redirect(safe_next_url(request, reverse("marketplace:favourites")))
+
+
+SUGGEST_MIN_CHARS = 2
+SUGGEST_MAX_CHARS = 100
+SUGGEST_LIMIT = 8
+SUGGEST_CACHE_SECONDS = 60
+
+
+@require_safe
+def search_suggest(request: HttpRequest) -> JsonResponse:
+    """Suggestions for the header search box as the shopper types: listings, then brands,
+    then categories, as JSON. The same for everyone (only items for sale), so the answer is
+    cached for a minute and may be cached by the browser and any proxy."""
+    q = " ".join(request.GET.get("q", "").split())[:SUGGEST_MAX_CHARS]
+    suggestions = (
+        selectors.search_suggestions(q=q, limit=SUGGEST_LIMIT)
+        if len(q) >= SUGGEST_MIN_CHARS
+        else []
+    )
+    response = JsonResponse({"query": q, "suggestions": suggestions})
+    patch_cache_control(response, public=True, max_age=SUGGEST_CACHE_SECONDS)
+    return response
