@@ -58,6 +58,9 @@ class ListingStatus(models.TextChoices):
 
 # Statuses anyone may see (with the other conditions of ListingQuerySet.visible()).
 VISIBLE_STATUSES = (ListingStatus.ACTIVE, ListingStatus.RESERVED, ListingStatus.SOLD)
+# Visible listings search engines may index and the sitemap lists: on sale, or reserved (held in
+# a checkout for minutes; it goes back on sale or sells). Sold ones are left out (docs/seo.md).
+INDEXABLE_STATUSES = (ListingStatus.ACTIVE, ListingStatus.RESERVED)
 
 
 def listing_slug(title: str) -> str:
@@ -85,6 +88,11 @@ class ListingQuerySet(models.QuerySet):
         """Listings that can be bought: the query form of marketplace.rules.listing_is_for_sale
         (tests keep them equal)."""
         return self.visible().filter(status=Listing.Status.ACTIVE, quantity__gt=0)
+
+    def indexable(self) -> "ListingQuerySet":
+        """Listings for search engines and the sitemap: the query form of
+        marketplace.rules.listing_is_indexable (tests keep them equal)."""
+        return self.visible().filter(status__in=INDEXABLE_STATUSES)
 
 
 class Listing(TimeStampedModel):

@@ -9,7 +9,7 @@ own item, the seller on holiday or unable to receive payments) is orders' questi
 
 from django.utils.translation import gettext as _
 
-from marketplace.models import VISIBLE_STATUSES, Listing
+from marketplace.models import INDEXABLE_STATUSES, VISIBLE_STATUSES, Listing
 
 
 def listing_is_visible(listing: Listing) -> bool:
@@ -49,3 +49,10 @@ def listing_sale_problem(listing: Listing, *, quantity: int = 1) -> str | None:
 def listing_is_for_sale(listing: Listing) -> bool:
     """At least one unit of `listing` can be bought by someone (see listing_sale_problem)."""
     return listing_sale_problem(listing) is None
+
+
+def listing_is_indexable(listing: Listing) -> bool:
+    """Search engines may index `listing`'s page (Listing.objects.indexable() for one row): it
+    is visible and on sale or reserved; sold, draft, removed, hidden, deleted and banned
+    sellers' listings are not. Reads its seller."""
+    return listing_is_visible(listing) and listing.status in INDEXABLE_STATUSES

@@ -90,8 +90,8 @@ def category_descendant_ids(category_id: int) -> list[int]:
 
 
 def category_get(*, slug: str) -> Category:
-    """The category with `slug` and its parent (for breadcrumbs); Http404 if none."""
-    category = Category.objects.select_related("parent").filter(slug=slug).first()
+    """The category with `slug` and two levels of parents (for breadcrumbs); Http404 if none."""
+    category = Category.objects.select_related("parent__parent").filter(slug=slug).first()
     if category is None:
         raise Http404("No such category.")
     return category
@@ -140,13 +140,13 @@ def listings_search(*, filters: ListingFilters) -> QuerySet[Listing]:
 
 
 def listing_for_detail(*, listing_id: int, viewer: User | None) -> Listing:
-    """A listing with seller, profile, category (+ parent) and photos.
+    """A listing with seller, profile, category (+ two levels of parents) and photos.
 
     Anyone sees visible listings; the seller (and staff) also see their drafts, removed,
     hidden and deleted ones. Everyone else gets Http404.
     """
     listing = (
-        Listing.objects.select_related("seller__profile", "category__parent")
+        Listing.objects.select_related("seller__profile", "category__parent__parent")
         .prefetch_related(_images_prefetch())
         .filter(pk=listing_id)
         .first()

@@ -151,6 +151,8 @@ def seller(request: HttpRequest, username: str) -> HttpResponse:
             "member": member,
             "page": _paginate(request, selectors.seller_listings(seller=member)),
             "active_count": selectors.seller_active_listing_count(seller=member),
+            # The handle is matched case-insensitively: one canonical spelling.
+            "canonical_url": request.build_absolute_uri(member.get_absolute_url()),
         },
     )
 

@@ -148,6 +148,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "marketplace.context_processors.navigation",
                 "orders.context_processors.cart",
+                "threadly.seo.page_meta",
             ],
         },
     },

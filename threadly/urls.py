@@ -7,6 +7,7 @@ from django.template.loader import render_to_string
 from django.urls import include, path
 from django.views.decorators.cache import cache_page
 
+from threadly import help as help_centre
 from threadly.sitemaps import SITEMAPS
 
 
@@ -17,6 +18,11 @@ def robots_txt(request: HttpRequest) -> HttpResponse:
 
 # A database outage raised outside a view still gets the 503 page, not the 500 (core.outage).
 handler500 = "core.outage.server_error"
+
+help_patterns = [
+    path("", help_centre.help_index, name="index"),
+    path("<slug:slug>/", help_centre.help_page, name="page"),
+]
 
 admin.site.site_header = "Threadly admin"
 admin.site.site_title = "Threadly admin"
@@ -36,6 +42,7 @@ urlpatterns = [
         {"sitemaps": SITEMAPS},
         name="sitemap-section",
     ),
+    path("help/", include((help_patterns, "help"))),
     path("", include("accounts.urls")),
     path("", include("orders.urls")),
     path("", include("ops.urls")),

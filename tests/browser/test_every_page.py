@@ -63,6 +63,9 @@ def test_every_page_fits_the_screen_and_passes_an_accessibility_audit(
     audit.visit("category", category.get_absolute_url())
     audit.visit("seller", "/members/mila.vintage/")
     audit.visit("status", "/status")
+    audit.visit("help", "/help/")
+    audit.visit("help-search", "/help/?q=refund")
+    audit.visit("help-article", "/help/buyer-protection/")
     audit.visit("not-found", "/no-such-page/", status=404)
 
     log_in(page, base, "buyer@threadly.test")

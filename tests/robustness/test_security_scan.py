@@ -138,6 +138,15 @@ def test_next_in_get_query_is_never_echoed_into_a_link_offsite(world, target):
 
 
 # --- Headers and HTML on every page --------------------------------------------------------
+# A <script> whose type is one of these is a data block (JSON-LD, json_script): browsers never
+# run it and CSP's script-src doesn't apply, so it needs no nonce (tests/browser/test_seo.py).
+DATA_BLOCK_TYPES = {"application/ld+json", "application/json"}
+
+
+def _is_data_block(attrs: dict) -> bool:
+    return (attrs.get("type") or "").strip().lower() in DATA_BLOCK_TYPES
+
+
 class PageAudit(HTMLParser):
     """Collects what the scan checks from one HTML page."""
 
@@ -171,7 +180,7 @@ class PageAudit(HTMLParser):
             self.h1 += 1
         elif tag == "img" and "alt" not in attrs:
             self.problems.append(f"<img src={attrs.get('src')!r}> without alt")
-        elif tag == "script" and not attrs.get("src"):
+        elif tag == "script" and not attrs.get("src") and not _is_data_block(attrs):
             self.script_nonces.append(attrs.get("nonce"))
         elif tag == "label":
             self.label_depth += 1
