@@ -21,14 +21,17 @@ UNSUBSCRIBE_SALT = "threadly.accounts.unsubscribe"
 
 
 def unsubscribe_token(*, user: User, kind: str) -> str:
-    """A signed, non-expiring token naming the member and the kind (no login needed)."""
-    return signing.dumps({"u": user.pk, "k": str(kind)}, salt=UNSUBSCRIBE_SALT, compress=True)
+    """A signed, non-expiring token naming the member and the kind (no login needed). The same
+    member and kind always give the same token (no timestamp), so every email carries one link."""
+    return signing.Signer(salt=UNSUBSCRIBE_SALT).sign_object(
+        {"u": user.pk, "k": str(kind)}, compress=True
+    )
 
 
 def unsubscribe_token_read(token: str) -> tuple[int, str] | None:
     """(user id, kind) from a token, or None when it is forged, damaged or names no kind."""
     try:
-        data = signing.loads(token, salt=UNSUBSCRIBE_SALT)
+        data = signing.Signer(salt=UNSUBSCRIBE_SALT).unsign_object(token)
     except signing.BadSignature:
         return None
     if not isinstance(data, dict):
