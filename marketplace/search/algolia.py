@@ -48,7 +48,7 @@ logger = logging.getLogger(__name__)
 # (connect + read) x hosts; the DOWN_SECONDS flag keeps that to one request per window.
 CONNECT_TIMEOUT_MS = 1000
 READ_TIMEOUT_MS = 2000
-WRITE_TIMEOUT_MS = 5000  # indexing runs after commit, within the seller's request for now
+WRITE_TIMEOUT_MS = 3000  # indexing runs after commit, within the seller's request for now
 REINDEX_WRITE_TIMEOUT_MS = 30000
 DOWN_SECONDS = 30
 DOWN_CACHE_KEY = "search:algolia:down"
@@ -127,10 +127,19 @@ def _forget_clients() -> None:
     _clients.by_role = {}
 
 
-def _failed(operation: str, exc: Exception) -> SearchEngineError:
-    """Remember the failure (skip Algolia for a while, rebuild the client) and wrap it."""
+def algolia_down() -> bool:
+    """Algolia failed a moment ago (within DOWN_SECONDS): don't wait on it again yet."""
+    return bool(cache.get(DOWN_CACHE_KEY))
+
+
+def _failed(operation: str, exc: Exception, *, outage_only: bool = False) -> SearchEngineError:
+    """Wrap a failure, rebuild the client, and mark Algolia down for DOWN_SECONDS: on any
+    failure of a search; with `outage_only` (writes), only when Algolia itself failed (no
+    answer, timeout, 5xx), not when it refused one request (4xx, e.g. a record too large)."""
     _forget_clients()
-    cache.set(DOWN_CACHE_KEY, True, DOWN_SECONDS)
+    status = getattr(exc, "status_code", None)
+    if not outage_only or not (isinstance(status, int) and 400 <= status < 500):
+        cache.set(DOWN_CACHE_KEY, True, DOWN_SECONDS)
     return SearchEngineError(f"Algolia {operation} failed: {type(exc).__name__}: {exc}")
 
 
@@ -366,15 +375,12 @@ class AlgoliaSearchBackend(SearchBackend):
     def __init__(self, *, fallback: SearchBackend) -> None:
         self.fallback = fallback
 
-    def _usable(self) -> bool:
-        return not cache.get(DOWN_CACHE_KEY)
-
     def search(self, filters: ListingFilters, *, cursor: str = "", per_page: int) -> SearchPage:
         """The page of listings for sale matching `filters`, with disjunctive facets: one
         multi-query holds the hits (and the facets nobody filters on) plus, for each facet
         with a selection, a query without that selection, so each facet's counts ignore its
         own choice. The fallback answers on any failure."""
-        if self._usable():
+        if not algolia_down():
             try:
                 return self._search(filters, cursor=cursor, per_page=per_page)
             except SearchEngineError as exc:
@@ -449,7 +455,7 @@ class AlgoliaSearchBackend(SearchBackend):
         """Up to `limit` listings (Algolia's typo-tolerant search), then up to `limit` brands
         (a facet-value search on brand, in the same request), then up to `limit` categories
         whose name contains `q` (the cached tree). The fallback answers on any failure."""
-        if self._usable():
+        if not algolia_down():
             try:
                 return self._suggest(q, limit=limit)
             except SearchEngineError as exc:
@@ -492,8 +498,11 @@ class AlgoliaSearchBackend(SearchBackend):
 
     def index_listings(self, listing_ids: list[int]) -> None:
         """Save the record of each listing for sale and delete the others' (objectID = pk),
-        in batch requests of up to BATCH_SIZE. Raises SearchEngineError."""
+        in batch requests of up to BATCH_SIZE. Raises SearchEngineError, at once while Algolia
+        is marked down (no seller waits on a known outage; search_reindex catches up)."""
         ids = sorted({int(pk) for pk in listing_ids})
+        if ids and algolia_down():
+            raise SearchEngineError("Algolia is marked down after a failure; not indexing now")
         paths = _category_paths()
         client = _client(admin=True)
         for chunk in batched(ids, BATCH_SIZE):
@@ -507,7 +516,7 @@ class AlgoliaSearchBackend(SearchBackend):
             try:
                 client.batch(index_name(), {"requests": requests})
             except Exception as exc:
-                raise _failed("indexing", exc) from exc
+                raise _failed("indexing", exc, outage_only=True) from exc
 
 
 def _listing_suggestion(hit: dict) -> Suggestion:

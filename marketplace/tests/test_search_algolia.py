@@ -14,6 +14,7 @@ from django.urls import reverse
 
 import marketplace.search
 from accounts.tests.factories import UserFactory
+from marketplace.exceptions import SearchEngineError
 from marketplace.models import Listing
 from marketplace.search import ListingFilters, SearchPage, Suggestion, algolia, sync
 from marketplace.services import (
@@ -454,6 +455,30 @@ def test_after_a_failure_algolia_is_skipped_for_a_while(catalog, backend, fake, 
     from django.core.cache import cache
 
     cache.delete(algolia.DOWN_CACHE_KEY)
+    assert backend.search(ListingFilters(), per_page=24).backend == "algolia"
+
+
+def test_while_algolia_is_down_indexing_fails_fast_without_calling_it(
+    catalog, backend, fake, caplog, django_capture_on_commit_callbacks
+):
+    """After a failed search, a listing change doesn't wait on Algolia: the task fails at once
+    (logged) and the change itself goes through."""
+    fake.mode = "error"
+    backend.search(ListingFilters(), per_page=24)
+    calls = len(fake.requests)
+    listing = catalog["levis"]
+    with caplog.at_level(logging.WARNING), django_capture_on_commit_callbacks(execute=True):
+        listing_mark_sold(user=listing.seller, listing_id=listing.pk)
+    assert len(fake.requests) == calls
+    assert "marked down" in caplog.text
+
+
+def test_a_refused_index_request_does_not_take_search_down(catalog, backend, fake, settings):
+    """A 4xx on a write (here a wrong admin key) fails that indexing only; searches still use
+    Algolia."""
+    settings.ALGOLIA_ADMIN_KEY = "wrong"
+    with pytest.raises(SearchEngineError, match="Invalid Application-ID or API key"):
+        backend.index_listings([catalog["levis"].pk])
     assert backend.search(ListingFilters(), per_page=24).backend == "algolia"
 
 
