@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from marketplace.models import Category, Favourite, Listing, ListingImage
+from marketplace.search.sync import category_listings_changed, listings_changed
 
 
 @admin.register(Category)
@@ -12,6 +13,12 @@ class CategoryAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ("name",)}
     autocomplete_fields = ["parent"]
     ordering = ["parent__id", "position", "name"]
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        # Listings' search records carry their category names and ancestors.
+        if change and {"name", "parent"} & set(form.changed_data):
+            category_listings_changed(obj.pk)
 
 
 class ListingImageInline(admin.TabularInline):
@@ -49,6 +56,21 @@ class ListingAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     inlines = [ListingImageInline]
     show_full_result_count = False
+
+    # Staff edits here bypass the services, so each one re-indexes what it touched.
+    def save_related(self, request, form, formsets, change) -> None:
+        super().save_related(request, form, formsets, change)
+        listings_changed([form.instance.pk])
+
+    def delete_model(self, request, obj) -> None:
+        pk = obj.pk
+        super().delete_model(request, obj)
+        listings_changed([pk])
+
+    def delete_queryset(self, request, queryset) -> None:
+        ids = list(queryset.values_list("pk", flat=True))
+        super().delete_queryset(request, queryset)
+        listings_changed(ids)
 
 
 @admin.register(Favourite)

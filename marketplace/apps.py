@@ -5,4 +5,4 @@ class MarketplaceConfig(AppConfig):
     name = "marketplace"
 
     def ready(self) -> None:
-        from marketplace import signals  # noqa: F401 - connects the cache invalidation
+        from marketplace import checks, signals  # noqa: F401 - registers the check and receivers

@@ -34,3 +34,8 @@ class ListingOutOfStock(MarketplaceError):
 
 class ReportError(MarketplaceError):
     """A report without a target or reason, or one closed with an unknown status."""
+
+
+class SearchEngineError(Exception):
+    """The search engine (Algolia) failed or answered something unexpected; the message has
+    the context for the log, never for a member (the caller falls back or retries later)."""

@@ -7,7 +7,6 @@ User and Listing admins when those are registered.
 from django.contrib import admin, messages
 
 from accounts.exceptions import AccountError
-from accounts.services import user_set_banned
 from marketplace.exceptions import MarketplaceError
 from marketplace.models import Report
 from marketplace.services import moderation
@@ -42,7 +41,7 @@ def _moderation_action(name: str, description: str, service, id_arg: str, verb: 
 ban_users = _moderation_action(
     "ban_users",
     "Ban selected members (hides their listings)",
-    user_set_banned,
+    moderation.member_set_banned,
     "user_id",
     "Banned",
     banned=True,
@@ -50,7 +49,7 @@ ban_users = _moderation_action(
 unban_users = _moderation_action(
     "unban_users",
     "Unban selected members",
-    user_set_banned,
+    moderation.member_set_banned,
     "user_id",
     "Unbanned",
     banned=False,

@@ -13,6 +13,7 @@ from accounts.models import User
 from core.images import ProcessedImage, check_request_budget, process_image
 from marketplace.exceptions import ListingImageError
 from marketplace.models import Listing, ListingImage
+from marketplace.search.sync import listings_changed
 from marketplace.services.access import access_listing_for_seller
 
 LISTING_IMAGE_DIR = "listings"
@@ -132,7 +133,9 @@ def listing_images_add(*, user: User, listing_id: int, images: Sequence) -> list
     processed = images_process(images)
     with files_removed_on_error() as written, transaction.atomic():
         listing = access_listing_for_seller(user=user, listing_id=listing_id, lock=True)
-        return images_store(listing=listing, images=processed, written=written)
+        stored = images_store(listing=listing, images=processed, written=written)
+        listings_changed([listing.pk])  # the cover is the search result's thumbnail
+        return stored
 
 
 @transaction.atomic
@@ -150,6 +153,7 @@ def listing_images_reorder(*, user: User, listing_id: int, image_ids: Sequence[i
     for position, pk in enumerate(ids):
         images[pk].position = position
     ListingImage.objects.bulk_update(images.values(), ["position"])
+    listings_changed([listing.pk])  # the cover may have changed
 
 
 @transaction.atomic
@@ -174,4 +178,5 @@ def listing_image_remove(*, user: User, listing_id: int, image_id: int) -> None:
     for position, img in enumerate(remaining):
         img.position = position
     ListingImage.objects.bulk_update(remaining, ["position"])
+    listings_changed([listing.pk])  # the cover may have changed
     transaction.on_commit(lambda: _delete_unreferenced_files(names))

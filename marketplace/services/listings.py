@@ -17,6 +17,7 @@ from core import analytics
 from core.audit import audit_log
 from marketplace.exceptions import ListingNotPublishable, ListingStateError
 from marketplace.models import Category, Listing, ListingImage, listing_slug
+from marketplace.search.sync import listings_changed
 from marketplace.services.access import access_listing_for_seller, may_manage_listing
 from marketplace.services.images import files_removed_on_error, images_process, images_store
 
@@ -110,6 +111,7 @@ def listing_create(
 
     `images` are uploaded files or ProcessedImage (already validated by the form). The
     currency is settings.CURRENCY. If anything fails, the files written so far are deleted.
+    A draft is not searchable: listing_publish indexes it.
     Raises ListingImageError, ListingNotPublishable, ValidationError (unusable file).
     """
     processed = images_process(images)
@@ -160,6 +162,7 @@ def listing_update(*, user: User, listing_id: int, details: ListingDetails) -> L
     listing.slug = listing_slug(details.title)
     listing.save(update_fields=[*values, "slug", "updated_at"])
     audit_log(action="listing.updated", actor=user, target=listing)
+    listings_changed([listing.pk])
     return listing
 
 
@@ -195,6 +198,7 @@ def listing_publish(*, user: User, listing_id: int) -> Listing:
     listing.published_at = listing.published_at or timezone.now()
     listing.save(update_fields=["status", "published_at", "updated_at"])
     audit_log(action="listing.published", actor=user, target=listing)
+    listings_changed([listing.pk])
     seller = listing.seller
     analytics.capture_on_commit(seller, "listing_published", listing_id=listing.pk)
     return listing
@@ -214,6 +218,7 @@ def listing_unpublish(*, user: User, listing_id: int) -> Listing:
     listing.status = Listing.Status.DRAFT
     listing.save(update_fields=["status", "updated_at"])
     audit_log(action="listing.unpublished", actor=user, target=listing)
+    listings_changed([listing.pk])
     return listing
 
 
@@ -231,6 +236,7 @@ def listing_mark_sold(*, user: User, listing_id: int) -> Listing:
     listing.status = Listing.Status.SOLD
     listing.save(update_fields=["status", "updated_at"])
     audit_log(action="listing.sold", actor=user, target=listing)
+    listings_changed([listing.pk])
     seller = listing.seller
     analytics.capture_on_commit(seller, "listing_marked_sold", listing_id=listing.pk)
     return listing
@@ -249,6 +255,7 @@ def listing_delete(*, user: User, listing_id: int) -> Listing:
     listing.deleted_at = timezone.now()
     listing.save(update_fields=["deleted_at", "updated_at"])
     audit_log(action="listing.deleted", actor=user, target=listing)
+    listings_changed([listing.pk])
     return listing
 
 

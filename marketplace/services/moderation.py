@@ -14,6 +14,7 @@ from accounts.services import user_set_banned
 from core.audit import audit_log
 from marketplace.exceptions import ReportError
 from marketplace.models import Listing, Report
+from marketplace.search.sync import listings_changed, seller_listings_changed
 
 
 @transaction.atomic
@@ -29,7 +30,20 @@ def listing_set_hidden(*, listing_id: int, hidden: bool, actor: Any, reason: str
             target=listing,
             reason=reason,
         )
+        listings_changed([listing.pk])
     return listing
+
+
+@transaction.atomic
+def member_set_banned(*, user_id: int, banned: bool, actor: Any, reason: str = "") -> User:
+    """Ban or unban a member (accounts.services.user_set_banned: locks the user row, audited)
+    and take their listings out of search, or put them back, after commit.
+
+    The catalog's way in to a ban: accounts can't know about listings. Raises BanNotAllowed
+    (accounts) for a staff member."""
+    user = user_set_banned(user_id=user_id, banned=banned, actor=actor, reason=reason)
+    seller_listings_changed(user.pk)
+    return user
 
 
 def report_create(
@@ -83,5 +97,5 @@ def report_act(*, report_id: int, actor: Any) -> Report:
     if report.listing_id:
         listing_set_hidden(listing_id=report.listing_id, hidden=True, actor=actor, reason=reason)
     if report.reported_user_id:
-        user_set_banned(user_id=report.reported_user_id, banned=True, actor=actor, reason=reason)
+        member_set_banned(user_id=report.reported_user_id, banned=True, actor=actor, reason=reason)
     return report_close(report_id=report.pk, status=Report.Status.RESOLVED, actor=actor)

@@ -7,6 +7,7 @@ from django.db import transaction
 
 from core.audit import audit_log
 from marketplace.models import Listing, ListingImage
+from marketplace.search.sync import listings_changed
 from marketplace.services.images import _delete_unreferenced_files, image_file_names
 
 
@@ -33,6 +34,7 @@ def listing_purge(*, listing_id: int) -> None:
         files = [image_file_names(image) for image in listing.images.all()]
         audit_log(action="listing.purged", target=listing, deleted_at=str(listing.deleted_at))
         listing.delete()
+        listings_changed([listing_id])  # normally gone from search since its soft delete
         for names in files:
             transaction.on_commit(lambda names=names: _delete_unreferenced_files(names))
 

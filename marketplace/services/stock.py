@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from marketplace.exceptions import ListingOutOfStock
 from marketplace.models import Listing
 from marketplace.rules import listing_sale_problem
+from marketplace.search.sync import listings_changed
 
 __all__ = [
     "listing_release_stock",
@@ -81,6 +82,7 @@ def listing_reserve_stock(*, listing: Listing, quantity: int) -> None:
     if listing.quantity == 0:
         listing.status = Listing.Status.RESERVED
         fields.append("status")
+        listings_changed([listing.pk])  # off sale: out of search after commit
     listing.save(update_fields=fields)
 
 
@@ -100,6 +102,7 @@ def listing_sell_reserved_stock(*, listing: Listing, quantity: int) -> None:
     if listing.quantity == 0 and listing.status == Listing.Status.RESERVED:
         listing.status = Listing.Status.SOLD
         fields.append("status")
+        listings_changed([listing.pk])
     listing.save(update_fields=fields)
 
 
@@ -127,4 +130,5 @@ def listing_release_stock(*, listing: Listing, quantity: int, sold: bool = False
     ):
         listing.status = Listing.Status.ACTIVE
         fields.append("status")
+        listings_changed([listing.pk])  # on sale again: back in search after commit
     listing.save(update_fields=fields)

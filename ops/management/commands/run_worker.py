@@ -25,6 +25,8 @@ SCHEDULE: list[tuple[str, int, tuple[str, ...]]] = [
     ("ops_status", 5, ()),
     ("complete_orders", 15, ()),
     ("db_backup", 15, ("--if-due", "--prune")),
+    # Catches up indexing that failed (no-op without Algolia); daily, and at each worker start.
+    ("search_reindex", 1440, ()),
 ]
 TICK_SECONDS = 60
 
