@@ -34,3 +34,11 @@ class ListingOutOfStock(MarketplaceError):
 
 class ReportError(MarketplaceError):
     """A report without a target or reason, or one closed with an unknown status."""
+
+
+class SavedSearchError(MarketplaceError):
+    """A search with no filter to save, or the member already keeps as many as allowed."""
+
+
+class SavedSearchNotFound(Http404):
+    """The saved search does not exist or is another member's (answered as a 404)."""
