@@ -6,7 +6,8 @@ from django.http import Http404
 from django.urls import reverse
 
 from accounts.models import User
-from marketplace.models import Category, Favourite, Listing, ListingImage
+from marketplace import saved_query
+from marketplace.models import Category, Favourite, Listing, ListingImage, SavedSearch
 from marketplace.rules import listing_is_visible
 from marketplace.search.base import ListingFilters
 
@@ -209,3 +210,17 @@ def is_favourited(*, user: User, listing_id: int) -> bool:
 def listing_images(*, listing: Listing) -> list[ListingImage]:
     """The listing's photos in display order (cover first)."""
     return list(ListingImage.objects.filter(listing=listing).order_by("position", "id"))
+
+
+def saved_searches_of(*, user: User) -> list[SavedSearch]:
+    """`user`'s saved searches, newest first, each with `summary` (what it filters on) set.
+
+    One query: category names come from the cached category tree.
+    """
+    searches = list(SavedSearch.objects.filter(user=user).order_by("-created_at", "-id"))
+    category_names = {node["slug"]: node["name"] for node in category_tree()}
+    for search in searches:
+        search.summary = saved_query.summary(
+            saved_query.parse_query(search.query), category_names=category_names
+        )
+    return searches
