@@ -2,7 +2,7 @@
 
 One loop for every deployment (Procfile `worker`, compose `worker`): expired checkout holds
 every minute, refunds that never reached the gateway and alert checks every 5 minutes,
-auto-completion of delivered orders every 15 minutes.
+auto-completion of delivered orders every 15 minutes, saved-search digests every hour.
 """
 
 import logging
@@ -25,6 +25,7 @@ SCHEDULE: list[tuple[str, int, tuple[str, ...]]] = [
     ("ops_status", 5, ()),
     ("complete_orders", 15, ()),
     ("db_backup", 15, ("--if-due", "--prune")),
+    ("saved_searches_digest", 60, ()),  # the command decides who is due (one email a day)
 ]
 TICK_SECONDS = 60
 
