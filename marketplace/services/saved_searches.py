@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import IntegerField, Max, Prefetch, Q, Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -73,11 +73,15 @@ def saved_search_create(
             % {"max": SAVED_SEARCHES_MAX}
         )
     name = " ".join((name or "").split())[: saved_query.NAME_MAX_LENGTH]
-    search = SavedSearch.objects.create(
-        user=user,
-        name=name or saved_query.default_name(clean, category_names=category_names),
-        query=query,
-    )
+    try:
+        with transaction.atomic():
+            search = SavedSearch.objects.create(
+                user=user,
+                name=name or saved_query.default_name(clean, category_names=category_names),
+                query=query,
+            )
+    except IntegrityError:  # a double click raced us where rows can't be locked (SQLite)
+        return SavedSearch.objects.get(user=user, query=query), False
     return search, True
 
 
