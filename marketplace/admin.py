@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from marketplace.models import Category, Favourite, Listing, ListingImage
+from marketplace.models import Category, Favourite, Listing, ListingImage, SavedSearch
 from marketplace.search.sync import category_listings_changed, listings_changed
 
 
@@ -79,3 +79,19 @@ class FavouriteAdmin(admin.ModelAdmin):
     list_select_related = ["user", "listing"]
     raw_id_fields = ["user", "listing"]
     search_fields = ["user__username", "listing__title"]
+
+
+@admin.register(SavedSearch)
+class SavedSearchAdmin(admin.ModelAdmin):
+    """Read-mostly: staff can look a member's searches up and pause one (is_active)."""
+
+    list_display = ["name", "user", "query", "is_active", "created_at", "last_notified_at"]
+    list_filter = ["is_active"]
+    list_select_related = ["user"]
+    search_fields = ["name", "user__username", "user__email"]
+    readonly_fields = ["user", "name", "query", "created_at", "updated_at", "last_notified_at"]
+    ordering = ["user__username", "-created_at"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request) -> bool:
+        return False  # members save searches from the browse page

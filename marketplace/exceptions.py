@@ -39,3 +39,10 @@ class ReportError(MarketplaceError):
 class SearchEngineError(Exception):
     """The search engine (Algolia) failed or answered something unexpected; the message has
     the context for the log, never for a member (the caller falls back or retries later)."""
+
+class SavedSearchError(MarketplaceError):
+    """A search with no filter to save, or the member already keeps as many as allowed."""
+
+
+class SavedSearchNotFound(Http404):
+    """The saved search does not exist or is another member's (answered as a 404)."""

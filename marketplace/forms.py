@@ -269,3 +269,15 @@ class BrowseForm(CatalogForm):
             max_price=data.get("max_price"),
             sort=sort if sort in SORTS else "newest",
         )
+
+
+class SavedSearchForm(CatalogForm):
+    """The name a shopper gives a search they save (the filters come with it, as the browse
+    parameters; the service validates those with BrowseForm)."""
+
+    name = forms.CharField(
+        label=_("Name (optional)"),
+        max_length=80,
+        required=False,
+        error_messages={"max_length": _("Keep the name to %(limit_value)d characters.")},
+    )

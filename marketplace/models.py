@@ -330,3 +330,44 @@ class Report(models.Model):
     def __str__(self) -> str:
         target = self.listing or self.reported_user or f"message {self.message_id}"
         return f"{self.get_reason_display()}: {target}"
+
+
+class SavedSearch(TimeStampedModel):
+    """A shopper's saved browse search: its filters as one normalised query string (see
+    marketplace.saved_query), emailed once a day with the listings new since the last digest.
+
+    `last_notified_at`: listings published up to then were considered for this search's digest
+    (set when a digest run claims the member, whether or not anything new was found).
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_searches"
+    )
+    name = models.CharField(max_length=80)
+    # e.g. "q=levis&size=M&max_price=50": only the known filters, in a fixed order.
+    query = models.CharField(max_length=2500)
+    is_active = models.BooleanField(default=True)
+    last_notified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "saved searches"
+        constraints = [
+            models.UniqueConstraint(fields=["user", "query"], name="saved_search_once"),
+            models.CheckConstraint(condition=~Q(query=""), name="saved_search_has_filters"),
+            models.CheckConstraint(condition=~Q(name=""), name="saved_search_has_name"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["last_notified_at"],
+                name="saved_search_digest_due",
+                condition=Q(is_active=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        """The browse page with this search's filters (what "run it" opens)."""
+        return f"{reverse('marketplace:browse')}?{self.query}"

@@ -8,8 +8,8 @@ from django.http import Http404
 from django.urls import reverse
 
 from accounts.models import User
-from marketplace import search
-from marketplace.models import Category, Favourite, Listing, ListingImage
+from marketplace import saved_query, search
+from marketplace.models import Category, Favourite, Listing, ListingImage, SavedSearch
 from marketplace.rules import listing_is_visible
 from marketplace.search.base import ListingFilters
 from marketplace.templatetags.catalog import money
@@ -238,3 +238,16 @@ def search_suggestions(*, q: str, limit: int) -> list[dict]:
     ]
     cache.set(key, suggestions, 60)
     return suggestions
+
+def saved_searches_of(*, user: User) -> list[SavedSearch]:
+    """`user`'s saved searches, newest first, each with `summary` (what it filters on) set.
+
+    One query: category names come from the cached category tree.
+    """
+    searches = list(SavedSearch.objects.filter(user=user).order_by("-created_at", "-id"))
+    category_names = {node["slug"]: node["name"] for node in category_tree()}
+    for saved in searches:
+        saved.summary = saved_query.summary(
+            saved_query.parse_query(saved.query), category_names=category_names
+        )
+    return searches

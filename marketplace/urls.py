@@ -32,4 +32,6 @@ urlpatterns = [
     re_path(r"^members/(?P<username>[\w.-]{1,30})/$", views.seller, name="seller"),
     path("my/listings/", views.my_listings, name="my_listings"),
     path("saved/", views.favourites, name="favourites"),
+    path("saved-searches/", views.saved_searches, name="saved_searches"),
+    path("saved-searches/<int:pk>/delete/", views.saved_search_delete, name="saved_search_delete"),
 ]

@@ -5,6 +5,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
@@ -12,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from core.http import safe_next_url
 from marketplace import selectors, services
@@ -23,6 +24,7 @@ from marketplace.forms import (
     ImagesOrderForm,
     ListingCreateForm,
     ListingForm,
+    SavedSearchForm,
 )
 from marketplace.models import Listing
 from marketplace.rules import listing_is_for_sale
@@ -349,3 +351,62 @@ def search_suggest(request: HttpRequest) -> JsonResponse:
     response = JsonResponse({"query": q, "suggestions": suggestions})
     patch_cache_control(response, public=True, max_age=SUGGEST_CACHE_SECONDS)
     return response
+
+def _saved_search_create(request: HttpRequest) -> HttpResponse:
+    """Save the browse page's search (POSTed as its browse parameters plus `name`)."""
+    back = safe_next_url(request, reverse("marketplace:browse"))
+    if not request.user.is_authenticated:
+        return redirect_to_login(back)
+    form = SavedSearchForm(request.POST)
+    saved_search, created, error = None, False, ""
+    if not form.is_valid():
+        error = " ".join(form.errors.get("name", [])) or _("Check the name and try again.")
+    else:
+        try:
+            saved_search, created = services.saved_search_create(
+                user=request.user, params=request.POST, name=form.cleaned_data["name"]
+            )
+        except MarketplaceError as exc:
+            error = str(exc)
+    if request.htmx:
+        return render(
+            request,
+            "marketplace/_save_search.html#control",
+            {"saved_search": saved_search, "created": created, "save_error": error},
+        )
+    if error:
+        messages.error(request, error)
+    elif created:
+        messages.success(
+            request,
+            _("Search saved as “%(name)s”. We'll email you new items once a day.")
+            % {"name": saved_search.name},
+        )
+    else:
+        messages.info(
+            request, _("You already saved this search as “%(name)s”.") % {"name": saved_search.name}
+        )
+    return redirect(back)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def saved_searches(request: HttpRequest) -> HttpResponse:
+    """GET: the member's saved searches. POST: save the search of the browse page; htmx swaps
+    the control to "Saved ✓", without JavaScript the shopper is sent back to the search."""
+    if request.method == "POST":
+        return _saved_search_create(request)
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    return render(
+        request,
+        "marketplace/saved_searches.html",
+        {"searches": selectors.saved_searches_of(user=request.user)},
+    )
+
+
+@login_required
+@require_POST
+def saved_search_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    search = services.saved_search_delete(user=request.user, saved_search_id=pk)
+    messages.success(request, _("Deleted the saved search “%(name)s”.") % {"name": search.name})
+    return redirect("marketplace:saved_searches")

@@ -19,6 +19,12 @@ from marketplace.services.listings import (
     listing_unpublish,
     listing_update,
 )
+from marketplace.services.saved_searches import (
+    saved_search_create,
+    saved_search_delete,
+    saved_search_digest_send,
+    saved_searches_digest_run,
+)
 from marketplace.services.stock import (
     listing_release_stock,
     listing_reserve_stock,
@@ -46,4 +52,8 @@ __all__ = [
     "listing_unpublish",
     "listing_update",
     "listings_lock",
+    "saved_search_create",
+    "saved_search_delete",
+    "saved_search_digest_send",
+    "saved_searches_digest_run",
 ]

@@ -14,7 +14,7 @@ from django.test import Client
 from django.urls import resolve, reverse
 
 from accounts.models import Profile, User
-from marketplace.models import Favourite, Listing
+from marketplace.models import Favourite, Listing, SavedSearch
 from marketplace.tests.factories import ListingFactory, ListingImageFactory
 from ops import health
 from ops.models import Incident
@@ -387,6 +387,7 @@ STATE_CHANGING_POST_ONLY = [
     "marketplace:listing_image_remove",
     "marketplace:listing_action",
     "marketplace:favourite",
+    "marketplace:saved_search_delete",
     "accounts:auth_webhook",
     "orders:payments_webhook",
 ]
@@ -394,6 +395,7 @@ STATE_CHANGING_POST_ONLY = [
 FORM_VIEWS = [
     "marketplace:listing_create",
     "marketplace:listing_edit",
+    "marketplace:saved_searches",
     "accounts:profile_edit",
     "orders:checkout",
     "orders:test_payment",
@@ -442,6 +444,7 @@ def test_state_changing_posts_without_csrf_token_are_403(world, name, role):
             list(Order.objects.order_by("pk").values_list("pk", "status")),
             CartItem.objects.count(),
             Favourite.objects.count(),
+            SavedSearch.objects.count(),
             list(Profile.objects.order_by("pk").values_list("display_name", flat=True)),
         )
 

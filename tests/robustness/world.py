@@ -9,7 +9,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts.models import Profile, User
 from accounts.tests.factories import UserFactory
-from marketplace.models import Category, Favourite, Listing, ListingImage
+from marketplace.models import Category, Favourite, Listing, ListingImage, SavedSearch
+from marketplace.services.saved_searches import saved_search_create
 from marketplace.tests.factories import (
     CategoryFactory,
     ListingFactory,
@@ -46,6 +47,7 @@ class World:
     draft: Listing  # the owner's draft
     order: Order  # paid, buyer -> owner
     checkout: Checkout
+    saved_search: SavedSearch | None = None  # the owner's
 
     def user(self, role: str) -> User | None:
         return None if role == "anonymous" else getattr(self, role)
@@ -69,6 +71,7 @@ def build_world() -> World:
     sold_to_buyer = ListingFactory(seller=owner, category=category)
     checkout = start_checkout(buyer, [sold_to_buyer], AddressFactory(user=buyer))
     checkout_mark_paid(checkout_id=checkout.pk, payment_intent_ref=checkout.gateway_ref)
+    saved_search, _created = saved_search_create(user=owner, params={"q": "jacket", "size": "M"})
     return World(
         owner=owner,
         buyer=buyer,
@@ -80,6 +83,7 @@ def build_world() -> World:
         draft=draft,
         order=checkout.orders.get(),
         checkout=checkout,
+        saved_search=saved_search,
     )
 
 
@@ -131,6 +135,8 @@ def url_kwargs(name: str, world: World) -> dict:
     if name == "help:page":
         values["slug"] = "buyer-protection"
     pk = world.order.pk if name.startswith("orders:order_") else world.listing.pk
+    if name == "marketplace:saved_search_delete":
+        pk = world.saved_search.pk
     values["pk"] = pk
     return {k: values[k] for k in wanted}
 
@@ -156,6 +162,7 @@ LOGIN_REQUIRED = {
     "marketplace:listing_edit",
     "marketplace:my_listings",
     "marketplace:favourites",
+    "marketplace:saved_searches",
     "account_email",
     "account_change_password",
     "account_set_password",
@@ -175,6 +182,7 @@ PRIVATE_TO_PARTIES = {
     "orders:checkout_return",
     "orders:checkout_cancel",
     "orders:checkout_done",
+    "marketplace:saved_search_delete",
 }
 
 
@@ -251,6 +259,9 @@ def snapshot(world: World) -> dict:
         "refunds": Refund.objects.count(),
         "owner_profile": Profile.objects.filter(user=world.owner).values().get(),
         "buyer_addresses": Address.objects.filter(user=world.buyer).count(),
+        "owner_saved_searches": list(
+            SavedSearch.objects.filter(user=world.owner).values_list("pk", "name", "query")
+        ),
     }
 
 

@@ -2,7 +2,7 @@
 
 One loop for every deployment (Procfile `worker`, compose `worker`): expired checkout holds
 every minute, refunds that never reached the gateway and alert checks every 5 minutes,
-auto-completion of delivered orders every 15 minutes.
+auto-completion of delivered orders every 15 minutes, saved-search digests every hour.
 """
 
 import logging
@@ -27,6 +27,7 @@ SCHEDULE: list[tuple[str, int, tuple[str, ...]]] = [
     ("db_backup", 15, ("--if-due", "--prune")),
     # Catches up indexing that failed (no-op without Algolia); daily, and at each worker start.
     ("search_reindex", 1440, ()),
+    ("saved_searches_digest", 60, ()),  # the command decides who is due (one email a day)
 ]
 TICK_SECONDS = 60
 
