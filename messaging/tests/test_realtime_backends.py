@@ -2,8 +2,12 @@
 against the local Pusher-protocol server (messaging/tests/pusher_server.py)."""
 
 import json
+import os
 import socket
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 from django.template.loader import render_to_string
@@ -237,6 +241,41 @@ def test_client_config_for_a_self_hosted_server(pusher_server):
 def test_csp_connect_src_follows_the_pusher_settings(host, port, scheme, sources):
     """The CSP lets pusher-js reach exactly the host the settings point it at."""
     assert pusher_connect_src(cluster="eu", host=host, port=port, scheme=scheme) == sources
+
+
+def settings_csp_with(**env_values: str) -> subprocess.CompletedProcess:
+    """The connect-src a fresh interpreter's settings build from these variables."""
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "DEBUG": "1",
+        "DJANGO_SETTINGS_MODULE": "threadly.settings",
+        **env_values,
+    }
+    code = "from django.conf import settings; print(settings.SECURE_CSP['connect-src'][1:])"
+    return subprocess.run(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_settings_add_the_pusher_hosts_to_the_csp_only_when_pusher_is_configured():
+    """The real settings: no keys, no extra source; keys, the cluster's hosts; a self-hosted
+    server, its origin; a scheme other than http(s) refuses to start."""
+    keys = {"PUSHER_APP_ID": "1", "PUSHER_KEY": "k", "PUSHER_SECRET": "s", "PUSHER_CLUSTER": "ap1"}
+    assert settings_csp_with().stdout.strip() == "[]"
+    assert settings_csp_with(**keys).stdout.strip() == str(
+        ["wss://ws-ap1.pusher.com", "https://sockjs-ap1.pusher.com"]
+    )
+    soketi = {"PUSHER_HOST": "rt.example.com", "PUSHER_PORT": "6001", "PUSHER_SCHEME": "https"}
+    assert settings_csp_with(**keys, **soketi).stdout.strip() == str(["wss://rt.example.com:6001"])
+    refused = settings_csp_with(**keys, PUSHER_SCHEME="ftp")
+    assert refused.returncode != 0
+    assert "PUSHER_SCHEME" in refused.stderr
 
 
 @pytest.mark.django_db  # the project's context processors read the menu
