@@ -6,6 +6,8 @@ from django.conf import settings as django_settings
 from django.core.cache import cache, caches
 
 from accounts.tests.factories import UserFactory
+from messaging.tests.pusher_server import pusher_server  # noqa: F401 (a fixture)
+from messaging.tests.realtime_support import participant_check  # noqa: F401 (a fixture)
 from orders.tests.gateway_support import gateway_log  # noqa: F401 (a fixture)
 from orders.tests.stripe_support import WEBHOOK_SECRET, FakeStripe
 

@@ -293,6 +293,31 @@ PUSHER_APP_ID = env_str("PUSHER_APP_ID")
 PUSHER_KEY = env_str("PUSHER_KEY")
 PUSHER_SECRET = env_str("PUSHER_SECRET")
 PUSHER_CLUSTER = env_str("PUSHER_CLUSTER", "eu")
+# A self-hosted Pusher-protocol server (e.g. soketi) instead of Pusher's cluster hosts: the
+# HTTP API and the browsers' WebSocket both go to PUSHER_HOST:PUSHER_PORT. Empty = Pusher.
+PUSHER_HOST = env_str("PUSHER_HOST")
+PUSHER_PORT = env_int("PUSHER_PORT", 0)  # 0 = the scheme's default port (443 / 80)
+PUSHER_SCHEME = env_str("PUSHER_SCHEME", "https")
+if PUSHER_SCHEME not in {"http", "https"}:
+    raise ImproperlyConfigured(f"PUSHER_SCHEME must be https or http, not {PUSHER_SCHEME!r}.")
+
+
+def pusher_connect_src(*, cluster: str, host: str, port: int, scheme: str) -> list[str]:
+    """The Content-Security-Policy connect-src sources pusher-js needs for these settings:
+    Pusher's cluster hosts, or the self-hosted server's WebSocket origin."""
+    if not host:
+        return [f"wss://ws-{cluster}.pusher.com", f"https://sockjs-{cluster}.pusher.com"]
+    ws_scheme = "wss" if scheme == "https" else "ws"
+    return [f"{ws_scheme}://{host}:{port}" if port else f"{ws_scheme}://{host}"]
+
+
+PUSHER_CONNECT_SRC = (
+    pusher_connect_src(
+        cluster=PUSHER_CLUSTER, host=PUSHER_HOST, port=PUSHER_PORT, scheme=PUSHER_SCHEME
+    )
+    if PUSHER_APP_ID and PUSHER_KEY and PUSHER_SECRET
+    else []
+)
 POSTHOG_KEY = env_str("POSTHOG_KEY")
 POSTHOG_HOST = env_str("POSTHOG_HOST", "https://eu.i.posthog.com")
 SENTRY_DSN = env_str("SENTRY_DSN")
@@ -484,7 +509,7 @@ SECURE_CSP = {
     "style-src": [CSP.SELF],
     "img-src": [CSP.SELF, "data:", "blob:", *env_list("CSP_IMG_SRC")],
     "font-src": [CSP.SELF],
-    "connect-src": [CSP.SELF, *env_list("CSP_CONNECT_SRC")],
+    "connect-src": [CSP.SELF, *PUSHER_CONNECT_SRC, *env_list("CSP_CONNECT_SRC")],
     "frame-ancestors": [CSP.NONE],
     "form-action": [CSP.SELF, *env_list("CSP_FORM_ACTION")],
     "base-uri": [CSP.SELF],

@@ -46,6 +46,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("orders.urls")),
     path("", include("ops.urls")),
+    path("", include("messaging.realtime.urls")),
     path("", include("marketplace.urls")),
 ]
 
