@@ -40,6 +40,7 @@ class SearchEngineError(Exception):
     """The search engine (Algolia) failed or answered something unexpected; the message has
     the context for the log, never for a member (the caller falls back or retries later)."""
 
+
 class SavedSearchError(MarketplaceError):
     """A search with no filter to save, or the member already keeps as many as allowed."""
 

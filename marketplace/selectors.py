@@ -239,6 +239,7 @@ def search_suggestions(*, q: str, limit: int) -> list[dict]:
     cache.set(key, suggestions, 60)
     return suggestions
 
+
 def saved_searches_of(*, user: User) -> list[SavedSearch]:
     """`user`'s saved searches, newest first, each with `summary` (what it filters on) set.
 

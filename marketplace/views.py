@@ -352,6 +352,7 @@ def search_suggest(request: HttpRequest) -> JsonResponse:
     patch_cache_control(response, public=True, max_age=SUGGEST_CACHE_SECONDS)
     return response
 
+
 def _saved_search_create(request: HttpRequest) -> HttpResponse:
     """Save the browse page's search (POSTed as its browse parameters plus `name`)."""
     back = safe_next_url(request, reverse("marketplace:browse"))
