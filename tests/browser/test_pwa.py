@@ -17,7 +17,7 @@ def _controlled(page, url: str) -> None:
     """Open `url` and wait until the service worker is active and controls the page."""
     page.goto(url)
     page.evaluate("async () => { await navigator.serviceWorker.ready; }")
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
 
 
 def _cached_urls(page) -> list[str]:
