@@ -51,6 +51,13 @@ format: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+# Lighthouse (mobile) on home, search and a listing of a production-like local server with demo
+# data; prints the scores and what cost points (a few minutes; Lighthouse from npm, outside the
+# repo: see scripts/lighthouse). Not part of `make test`.
+.PHONY: lighthouse
+lighthouse: $(VENV)/.installed
+	$(PY) scripts/lighthouse $(ARGS)
+
 # Known vulnerabilities in the locked dependencies (needs the PyPI advisory service online).
 audit: $(VENV)/.installed-dev
 	$(PY) -m pip install $(PIP_FLAGS) pip-audit

@@ -29,6 +29,10 @@ MAINTENANCE_EXEMPT = (
     "/media/",
     "/admin/login/",
     "/status",
+    # The installable app (core.pwa): static content that needs no database.
+    "/offline/",
+    "/sw.js",
+    "/manifest.webmanifest",
 )
 PERMISSIONS_POLICY = (
     "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
@@ -112,7 +116,8 @@ class MaintenanceModeMiddleware:
     """503 + Retry-After for everyone but staff while maintenance mode is on.
 
     Health endpoints, webhooks (payments must still be recorded), static/media files, the
-    admin login and the status page stay up.
+    admin login, the status page and the installable app (manifest, worker, offline page)
+    stay up.
     """
 
     retry_after = 600

@@ -514,6 +514,9 @@ SECURE_CSP = {
     "form-action": [CSP.SELF, *env_list("CSP_FORM_ACTION")],
     "base-uri": [CSP.SELF],
     "object-src": [CSP.NONE],
+    # The service worker (/sw.js) and the web manifest (/manifest.webmanifest), same origin.
+    "worker-src": [CSP.SELF],
+    "manifest-src": [CSP.SELF],
 }
 
 # --- Internationalisation ---------------------------------------------------------------------

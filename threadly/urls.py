@@ -7,6 +7,7 @@ from django.template.loader import render_to_string
 from django.urls import include, path
 from django.views.decorators.cache import cache_page
 
+from core import pwa
 from threadly import help as help_centre
 from threadly.sitemaps import SITEMAPS
 
@@ -31,6 +32,10 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("robots.txt", robots_txt),
+    # The installable app (core.pwa): the worker at the root so its scope is the whole site.
+    path("manifest.webmanifest", pwa.manifest, name="pwa_manifest"),
+    path("sw.js", pwa.service_worker, name="pwa_service_worker"),
+    path("offline/", pwa.offline, name="pwa_offline"),
     path(
         "sitemap.xml",
         cache_page(3600)(sitemap_views.index),
