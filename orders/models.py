@@ -435,9 +435,7 @@ class Review(TimeStampedModel):
             models.CheckConstraint(
                 condition=Q(rating__gte=1) & Q(rating__lte=5), name="review_rating_1_to_5"
             ),
-            models.CheckConstraint(
-                condition=~Q(buyer=F("seller")), name="review_not_own_sale"
-            ),
+            models.CheckConstraint(condition=~Q(buyer=F("seller")), name="review_not_own_sale"),
             models.CheckConstraint(
                 condition=Q(reply="", replied_at__isnull=True)
                 | (~Q(reply="") & Q(replied_at__isnull=False)),
