@@ -34,3 +34,7 @@ class ListingOutOfStock(MarketplaceError):
 
 class ReportError(MarketplaceError):
     """A report without a target or reason, or one closed with an unknown status."""
+
+
+class FollowError(MarketplaceError):
+    """Following yourself, or a member who can't be followed (banned, deactivated)."""

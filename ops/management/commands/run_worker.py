@@ -2,7 +2,8 @@
 
 One loop for every deployment (Procfile `worker`, compose `worker`): expired checkout holds
 every minute, refunds that never reached the gateway and alert checks every 5 minutes,
-auto-completion of delivered orders every 15 minutes.
+auto-completion of delivered orders every 15 minutes, the new-followers digest hourly (at most
+one email per seller per day).
 """
 
 import logging
@@ -25,6 +26,8 @@ SCHEDULE: list[tuple[str, int, tuple[str, ...]]] = [
     ("ops_status", 5, ()),
     ("complete_orders", 15, ()),
     ("db_backup", 15, ("--if-due", "--prune")),
+    # Hourly, but each seller gets at most one digest a day (the command is idempotent).
+    ("followers_digest", 60, ()),
 ]
 TICK_SECONDS = 60
 
