@@ -38,6 +38,7 @@ def test_worker_schedule_runs_jobs_at_their_intervals(monkeypatch):
         "ops_status",
         "complete_orders",
         "db_backup",
+        "followers_digest",
     ]
     assert run_worker.run_tick(1) == ["release_reservations"]
     assert run_worker.run_tick(5) == ["release_reservations", "retry_refunds", "ops_status"]
@@ -57,4 +58,10 @@ def test_a_failing_job_does_not_stop_the_others(monkeypatch):
 
     monkeypatch.setattr(run_worker, "call_command", fake)
     run_worker.run_tick(0)
-    assert ran == ["release_reservations", "ops_status", "complete_orders", "db_backup"]
+    assert ran == [
+        "release_reservations",
+        "ops_status",
+        "complete_orders",
+        "db_backup",
+        "followers_digest",
+    ]

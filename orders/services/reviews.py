@@ -116,7 +116,9 @@ def review_create(*, order_id: int, author: User, rating: int, text: str) -> Rev
     """
     rating, text = _clean_rating(rating), _clean_text(text)
     with transaction.atomic():
-        order = Order.objects.select_for_update().select_related("seller").get(pk=order_id)
+        order = (
+            Order.objects.select_for_update(of=("self",)).select_related("seller").get(pk=order_id)
+        )
         has_review = Review.objects.filter(order_id=order.pk).exists()
         refusal = order_review_refusal(order, author, has_review=has_review)
         if refusal:
