@@ -63,6 +63,8 @@ class ProfileAdmin(admin.ModelAdmin):
     search_fields = ["user__username", "user__email", "display_name"]
     list_select_related = ["user"]
     raw_id_fields = ["user"]
+    # Kept by the reviews (accounts.services.profile_rating_set), never typed in.
+    readonly_fields = ["rating_count", "rating_average"]
 
 
 @admin.register(AuthWebhookEvent)

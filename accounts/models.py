@@ -62,6 +62,22 @@ class Profile(TimeStampedModel):
     location = models.CharField(max_length=80, blank=True)
     # A seller on holiday keeps their shop visible but their items cannot be bought.
     holiday_mode = models.BooleanField(default=False)
+    # The seller's rating from the visible reviews of their sales, written only by
+    # accounts.services.profile_rating_set (orders recomputes it): cards and shop pages read
+    # it from the profile they already join, with no query of their own.
+    rating_count = models.PositiveIntegerField(default=0)
+    rating_average = models.DecimalField(max_digits=3, decimal_places=2, null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(rating_count=0, rating_average__isnull=True)
+                    | models.Q(rating_count__gt=0, rating_average__gte=1, rating_average__lte=5)
+                ),
+                name="profile_rating_consistent",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.display_name or self.user.username

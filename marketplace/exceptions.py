@@ -47,3 +47,7 @@ class SavedSearchError(MarketplaceError):
 
 class SavedSearchNotFound(Http404):
     """The saved search does not exist or is another member's (answered as a 404)."""
+
+
+class FollowError(MarketplaceError):
+    """Following yourself, or a member who can't be followed (banned, deactivated)."""

@@ -255,6 +255,57 @@ class Favourite(models.Model):
         return f"{self.user_id} ♥ {self.listing_id}"
 
 
+class Follow(models.Model):
+    """A member follows a seller: the seller's new items appear in the member's feed
+    (/following/). Made and removed only by marketplace.services.follows."""
+
+    follower = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="follows_made"
+    )
+    seller = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="follows_received"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    # When the seller's "new followers" digest named this follow (None: not yet).
+    digested_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["follower", "created_at"], name="follow_follower_created"),
+            models.Index(fields=["seller", "created_at"], name="follow_seller_created"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["follower", "seller"], name="follow_once"),
+            models.CheckConstraint(
+                condition=~Q(follower=models.F("seller")), name="follow_not_self"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.follower_id} → {self.seller_id}"
+
+
+class FollowerDigest(models.Model):
+    """One "new followers" email sent to a seller on one day: at most one a day, and the
+    record that makes the daily job safe to run twice."""
+
+    seller = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="follower_digests"
+    )
+    sent_on = models.DateField()
+    follower_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["seller", "sent_on"], name="followerdigest_daily"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Digest for {self.seller_id} on {self.sent_on}"
+
+
 class Report(models.Model):
     """A member's report about a listing, a member or a message, worked by staff in the admin
     moderation queue (ops). Filed and closed through marketplace.services.reports."""

@@ -167,13 +167,17 @@ def seller_active_listing_count(*, seller: User) -> int:
     return Listing.objects.for_sale().filter(seller=seller).count()
 
 
-def seller_get(*, username: str) -> User:
-    """An active, not banned member (with profile) by their handle; Http404 otherwise."""
-    user = (
-        User.objects.select_related("profile")
-        .filter(username__iexact=username, is_active=True, is_banned=False)
-        .first()
-    )
+def members_public() -> QuerySet[User]:
+    """Members anyone may see (active, not banned), with their profile."""
+    return User.objects.select_related("profile").filter(is_active=True, is_banned=False)
+
+
+def seller_get(*, username: str, members: QuerySet[User] | None = None) -> User:
+    """An active, not banned member (with profile) by their handle; Http404 otherwise.
+
+    `members` narrows or annotates members_public() (e.g. with follow counts)."""
+    members = members if members is not None else members_public()
+    user = members.filter(username__iexact=username).first()
     if user is None:
         raise Http404("No such member.")
     return user

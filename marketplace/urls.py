@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from marketplace import views
+from marketplace import views, views_follows
 
 app_name = "marketplace"
 urlpatterns = [
@@ -30,6 +30,22 @@ urlpatterns = [
     path("items/<int:pk>/favourite/", views.favourite_toggle, name="favourite"),
     # Handles are letters, digits, dots, dashes and underscores; nothing else reaches the database.
     re_path(r"^members/(?P<username>[\w.-]{1,30})/$", views.seller, name="seller"),
+    re_path(
+        r"^members/(?P<username>[\w.-]{1,30})/follow/$",
+        views_follows.follow_toggle,
+        name="follow",
+    ),
+    re_path(
+        r"^members/(?P<username>[\w.-]{1,30})/followers/$",
+        views_follows.followers,
+        name="followers",
+    ),
+    re_path(
+        r"^members/(?P<username>[\w.-]{1,30})/following/$",
+        views_follows.following_list,
+        name="following_list",
+    ),
+    path("following/", views_follows.feed, name="feed"),
     path("my/listings/", views.my_listings, name="my_listings"),
     path("saved/", views.favourites, name="favourites"),
     path("saved-searches/", views.saved_searches, name="saved_searches"),

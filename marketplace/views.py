@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from core.http import safe_next_url
-from marketplace import selectors, services
+from marketplace import selectors, selectors_follows, services
 from marketplace.exceptions import MarketplaceError
 from marketplace.forms import (
     BrowseForm,
@@ -138,6 +138,9 @@ def listing_detail(request: HttpRequest, pk: int, slug: str) -> HttpResponse:
             "actions": services.listing_actions(listing, request.user),
             "for_sale": listing_is_for_sale(listing),
             "is_favourited": selectors.is_favourited(user=request.user, listing_id=listing.pk),
+            "is_following": selectors_follows.is_following(
+                viewer=request.user, seller_id=listing.seller_id
+            ),
             "canonical_url": request.build_absolute_uri(listing.get_absolute_url()),
         },
     )
@@ -145,7 +148,7 @@ def listing_detail(request: HttpRequest, pk: int, slug: str) -> HttpResponse:
 
 @require_safe
 def seller(request: HttpRequest, username: str) -> HttpResponse:
-    member = selectors.seller_get(username=username)
+    member = selectors_follows.seller_for_page(username=username, viewer=request.user)
     return render(
         request,
         "marketplace/seller.html",

@@ -2,6 +2,7 @@ from collections.abc import Callable
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import path
@@ -15,9 +16,12 @@ from orders.models import (
     PaymentEvent,
     Payout,
     Refund,
+    Review,
+    ReviewReport,
     SellerPaymentAccount,
 )
 from orders.services import disputes, payment, refunds
+from orders.services import reviews as review_services
 
 
 class ReadOnly:
@@ -190,3 +194,86 @@ class PaymentEventAdmin(ReadOnly, admin.ModelAdmin):
 class SellerPaymentAccountAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ["stripe_account_id", "user", "details_submitted", "payouts_enabled"]
     list_select_related = ["user"]
+
+
+# --- Reviews: the moderation queue ------------------------------------------------------------
+class ReportedFilter(admin.SimpleListFilter):
+    """The queue: reviews with open reports (the default staff start from), or none."""
+
+    title = "reported"
+    parameter_name = "reported"
+
+    def lookups(self, request, model_admin):
+        return [("open", "Open reports"), ("none", "No open reports")]
+
+    def queryset(self, request, queryset):
+        open_reports = {"reports__status": ReviewReport.Status.OPEN}
+        if self.value() == "open":
+            return queryset.filter(**open_reports).distinct()
+        if self.value() == "none":
+            return queryset.exclude(**open_reports)
+        return queryset
+
+
+class ReviewReportInline(ReadOnly, admin.TabularInline):
+    model = ReviewReport
+    extra = 0
+    fields = ["reporter", "reason", "status", "created_at", "closed_at"]
+    readonly_fields = fields
+
+
+@admin.register(Review)
+class ReviewAdmin(ReadOnly, admin.ModelAdmin):
+    """Reviews are written by members; staff only hide, restore or dismiss reports, through
+    orders.services.reviews (audited, and the seller's rating is recomputed)."""
+
+    list_display = ["pk", "seller", "buyer", "rating", "is_hidden", "open_reports", "created_at"]
+    list_filter = [ReportedFilter, "is_hidden", "rating"]
+    list_select_related = ["seller", "buyer"]
+    search_fields = ["seller__username", "buyer__username", "text"]
+    inlines = [ReviewReportInline]
+    actions = ["hide_reviews", "restore_reviews", "dismiss_reports"]
+
+    def get_queryset(self, request: HttpRequest):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                open_report_count=Count(
+                    "reports", filter=Q(reports__status=ReviewReport.Status.OPEN)
+                )
+            )
+        )
+
+    @admin.display(description="Open reports", ordering="open_report_count")
+    def open_reports(self, obj: Review) -> int:
+        return obj.open_report_count
+
+    def has_moderate_permission(self, request: HttpRequest) -> bool:
+        """Moderating is what "change review" means here (the fields themselves are locked)."""
+        return request.user.has_perm("orders.change_review")
+
+    def _moderate(self, request: HttpRequest, queryset, call, done: str) -> None:
+        for review_id in sorted(queryset.values_list("pk", flat=True)):
+            try:
+                call(review_id=review_id, actor=request.user)
+            except OrdersError as exc:
+                self.message_user(request, f"Review #{review_id}: {exc.message}", messages.ERROR)
+            else:
+                self.message_user(request, f"Review #{review_id}: {done}", messages.SUCCESS)
+
+    @admin.action(
+        description="Hide (not shown, not counted in the rating)", permissions=["moderate"]
+    )
+    def hide_reviews(self, request: HttpRequest, queryset) -> None:
+        self._moderate(request, queryset, review_services.review_hide, "hidden.")
+
+    @admin.action(description="Restore (shown and counted again)", permissions=["moderate"])
+    def restore_reviews(self, request: HttpRequest, queryset) -> None:
+        self._moderate(request, queryset, review_services.review_restore, "restored.")
+
+    @admin.action(description="Keep: dismiss the open reports", permissions=["moderate"])
+    def dismiss_reports(self, request: HttpRequest, queryset) -> None:
+        self._moderate(
+            request, queryset, review_services.review_reports_dismiss, "reports dismissed."
+        )

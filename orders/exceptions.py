@@ -54,3 +54,10 @@ class MalformedWebhook(OrdersError):
     store nothing."""
 
     default_message = "Malformed event."
+
+
+class ReviewError(OrdersError):
+    """A review rule said no (not completed, not the buyer, already reviewed, edit window
+    over, already replied...)."""
+
+    default_message = "That can't be done with this review."

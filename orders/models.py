@@ -386,3 +386,96 @@ class Refund(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"Refund {self.amount} {self.currency} for order {self.order_id}"
+
+
+REVIEW_TEXT_MAX = 2000
+
+
+class ReviewQuerySet(models.QuerySet):
+    def visible(self) -> "ReviewQuerySet":
+        """Reviews anyone may read and that count in the seller's rating (not hidden by staff)."""
+        return self.filter(is_hidden=False)
+
+
+class Review(TimeStampedModel):
+    """The buyer's stars and words about one completed order, and the seller's one reply.
+
+    Written only through orders.services.reviews (which keeps the seller's rating on their
+    profile in step); who may do what is reviews.review_actions.
+    """
+
+    order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="review")
+    buyer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reviews_written"
+    )
+    seller = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reviews_received"
+    )
+    rating = models.PositiveSmallIntegerField()
+    text = models.TextField(max_length=REVIEW_TEXT_MAX)
+    edited_at = models.DateTimeField(null=True, blank=True)
+    reply = models.TextField(max_length=REVIEW_TEXT_MAX, blank=True, default="")
+    replied_at = models.DateTimeField(null=True, blank=True)
+    # Moderation: a hidden review is not shown and not counted in the seller's rating.
+    is_hidden = models.BooleanField(default=False)
+    hidden_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ReviewQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["seller", "-created_at", "-id"],
+                name="review_seller_newest",
+                condition=Q(is_hidden=False),
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rating__gte=1) & Q(rating__lte=5), name="review_rating_1_to_5"
+            ),
+            models.CheckConstraint(condition=~Q(buyer=F("seller")), name="review_not_own_sale"),
+            models.CheckConstraint(
+                condition=Q(reply="", replied_at__isnull=True)
+                | (~Q(reply="") & Q(replied_at__isnull=False)),
+                name="review_reply_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rating}★ for order {self.order_id}"
+
+
+class ReviewReport(models.Model):
+    """A member flagged a review for staff (the admin's "Reviews" queue, filter "reported").
+
+    Open until staff hide the review (resolved) or keep it (dismissed)."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        RESOLVED = "resolved", _("Review hidden")
+        DISMISSED = "dismissed", _("Dismissed")
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="reports")
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="review_reports"
+    )
+    reason = models.CharField(max_length=500, blank=True, default="")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField(auto_now_add=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["status", "review"], name="reviewreport_open")]
+        constraints = [
+            models.UniqueConstraint(fields=["review", "reporter"], name="reviewreport_once"),
+            models.CheckConstraint(
+                condition=Q(status__in=["open", "resolved", "dismissed"]),
+                name="reviewreport_status_known",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Report of review {self.review_id} by {self.reporter_id}"

@@ -1,6 +1,6 @@
-from django.urls import path
+from django.urls import path, re_path
 
-from orders import views, webhooks
+from orders import views, views_reviews, webhooks
 
 app_name = "orders"
 urlpatterns = [
@@ -23,6 +23,14 @@ urlpatterns = [
     path("orders/<int:pk>/cancel/", views.order_cancel, name="order_cancel"),
     path("orders/<int:pk>/ship/", views.order_ship, name="order_ship"),
     path("orders/<int:pk>/refund/", views.order_refund, name="order_refund"),
+    path("orders/<int:pk>/review/", views_reviews.order_review, name="order_review"),
+    path("reviews/<int:pk>/reply/", views_reviews.review_reply, name="review_reply"),
+    path("reviews/<int:pk>/report/", views_reviews.review_report, name="review_report"),
+    re_path(
+        r"^members/(?P<username>[\w.-]{1,30})/reviews/$",
+        views_reviews.seller_reviews,
+        name="seller_reviews",
+    ),
     path("sales/", views.sales_list, name="sales_list"),
     path("sales/payments/", views.seller_payments, name="seller_payments"),
     path("sales/payments/return/", views.seller_payments_return, name="seller_payments_return"),

@@ -19,6 +19,8 @@ from accounts.services.notify import (
     unsubscribe_url,
 )
 from accounts.services.users import (
+    profile_lock,
+    profile_rating_set,
     profile_update,
     user_create,
     user_deactivate,
@@ -39,6 +41,8 @@ __all__ = [
     "login_failure_record",
     "login_record",
     "login_refusal_record",
+    "profile_lock",
+    "profile_rating_set",
     "profile_update",
     "request_ip",
     "signup_record",

@@ -1,5 +1,6 @@
 """Members and their profiles."""
 
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.core.files.storage import default_storage
@@ -115,6 +116,36 @@ def profile_update(
     if "avatar" in fields and old_avatar_name and old_avatar_name != profile.avatar.name:
         storage = profile.avatar.storage if profile.avatar else default_storage
         transaction.on_commit(lambda: storage.delete(old_avatar_name))
+    return profile
+
+
+def profile_lock(*, user: User) -> Profile:
+    """Lock `user`'s profile row for the rest of the caller's transaction (created first if
+    missing). Callers that recompute something stored on the profile take it first, so two
+    recomputations can't interleave. Must run inside transaction.atomic."""
+    return Profile.objects.select_for_update().get(pk=profile_for(user).pk)
+
+
+RATING_PLACES = Decimal("0.01")
+
+
+def profile_rating_set(*, user: User, count: int, average: Decimal | None) -> Profile:
+    """Store the seller's rating: `count` visible reviews with `average` stars (None when
+    there are none). The one writer of Profile.rating_*; the reviews service calls it with
+    the figures it just aggregated while holding profile_lock. Raises ValueError for figures
+    that can't be a rating (the database's check constraint would refuse them too)."""
+    if count < 0 or (count == 0) != (average is None):
+        raise ValueError("A rating needs a count and an average, or neither.")
+    if average is not None:
+        average = Decimal(average).quantize(RATING_PLACES, rounding=ROUND_HALF_UP)
+        if not Decimal(1) <= average <= Decimal(5):
+            raise ValueError("An average rating is between 1 and 5.")
+    with transaction.atomic():
+        profile = profile_lock(user=user)
+        profile.rating_count = count
+        profile.rating_average = average
+        profile.save(update_fields=["rating_count", "rating_average", "updated_at"])
+    user.profile = profile
     return profile
 
 

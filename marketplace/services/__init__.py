@@ -2,6 +2,7 @@
 (`from marketplace.services import listing_publish`)."""
 
 from marketplace.services.favourites import favourite_add, favourite_remove
+from marketplace.services.follows import follow_add, follow_remove, followers_digest_send
 from marketplace.services.images import (
     listing_image_remove,
     listing_images_add,
@@ -37,6 +38,9 @@ __all__ = [
     "access_listing_for_seller",
     "favourite_add",
     "favourite_remove",
+    "follow_add",
+    "follow_remove",
+    "followers_digest_send",
     "listing_actions",
     "listing_create",
     "listing_delete",

@@ -22,7 +22,9 @@ HOME_QUERIES = 3  # nav, listings (+seller, profile, category), images
 BROWSE_QUERIES = 5  # nav, category tree (filter select), paginator count, listings, images
 CATEGORY_QUERIES = 6  # nav, category, category tree, count, listings, images
 DETAIL_QUERIES = 5  # nav, listing (+seller, profile, category), images, view_count, seller count
-SELLER_QUERIES = 6  # nav, member (+profile), active count, paginator count, listings, images
+# nav, member (+profile, follow counts), active count, paginator count, listings, images, and
+# the latest reviews (orders' {% seller_reviews %} tag; it joins the reviewers' profiles)
+SELLER_QUERIES = 7
 
 
 def make_listings(count: int, **kwargs) -> None:

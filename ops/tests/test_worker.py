@@ -40,6 +40,7 @@ def test_worker_schedule_runs_jobs_at_their_intervals(monkeypatch):
         "db_backup",
         "search_reindex",
         "saved_searches_digest",
+        "followers_digest",
     ]
     assert run_worker.run_tick(1) == ["release_reservations"]
     assert run_worker.run_tick(5) == ["release_reservations", "retry_refunds", "ops_status"]
@@ -66,4 +67,5 @@ def test_a_failing_job_does_not_stop_the_others(monkeypatch):
         "db_backup",
         "search_reindex",
         "saved_searches_digest",
+        "followers_digest",
     ]

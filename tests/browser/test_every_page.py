@@ -95,6 +95,9 @@ def test_every_page_fits_the_screen_and_passes_an_accessibility_audit(
     audit.visit("saved", "/saved/")
     audit.visit("dashboard", "/me/")
     audit.visit("profile-edit", "/me/profile/")
+    audit.visit("feed-empty", "/following/")
+    audit.visit("followers", "/members/mila.vintage/followers/")
+    audit.visit("reviews", "/members/mila.vintage/reviews/")
 
     log_in(page, base, "seller1@threadly.test")
     audit.visit("sell", "/items/new/")

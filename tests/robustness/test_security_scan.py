@@ -12,6 +12,7 @@ from django.core.checks import ERROR
 from django.http import HttpResponse
 from django.test import Client
 from django.urls import resolve, reverse
+from django.utils import timezone
 
 from accounts.models import Profile, User
 from marketplace.models import Favourite, Listing, SavedSearch
@@ -19,7 +20,7 @@ from marketplace.tests.factories import ListingFactory, ListingImageFactory
 from ops import health
 from ops.models import Incident
 from orders.checks import payment_settings_check
-from orders.models import Address, CartItem, Order
+from orders.models import Address, CartItem, Order, Review
 from orders.services.transitions import order_mark_shipped
 from tests.robustness.world import (
     LOGIN_REQUIRED,
@@ -388,6 +389,9 @@ STATE_CHANGING_POST_ONLY = [
     "marketplace:listing_action",
     "marketplace:favourite",
     "marketplace:saved_search_delete",
+    "marketplace:follow",
+    "orders:review_reply",
+    "orders:review_report",
     "accounts:auth_webhook",
     "orders:payments_webhook",
     "realtime:pusher_auth",
@@ -402,6 +406,7 @@ FORM_VIEWS = [
     "orders:test_payment",
     "orders:checkout_cancel",
     "orders:seller_payments",
+    "orders:order_review",
     "account_login",
     "account_signup",
     "account_logout",
@@ -495,6 +500,9 @@ def _poison(world: World) -> None:
         full_name=PAYLOAD[:100], line1=PAYLOAD, city=SHORT
     )
     Order.objects.filter(pk=world.order.pk).update(carrier=PAYLOAD[:60], tracking_number=PAYLOAD)
+    Review.objects.filter(pk=world.review.pk).update(
+        text=PAYLOAD, reply=PAYLOAD, replied_at=timezone.now()
+    )
     Incident.objects.create(message=PAYLOAD)
 
     cache.clear()  # the category menu is cached

@@ -17,8 +17,10 @@ from marketplace.tests.factories import (
     ListingImageFactory,
     image_bytes,
 )
-from orders.models import Address, Cart, CartItem, Checkout, Order, Refund
+from orders.models import Address, Cart, CartItem, Checkout, Order, Refund, Review
 from orders.services.payment import checkout_mark_paid
+from orders.services.reviews import review_create
+from orders.services.transitions import order_confirm_delivery, order_mark_shipped
 from orders.tests.factories import AddressFactory
 from orders.tests.helpers import start_checkout
 
@@ -47,6 +49,7 @@ class World:
     draft: Listing  # the owner's draft
     order: Order  # paid, buyer -> owner
     checkout: Checkout
+    review: Review  # the buyer's review of another, completed order from the owner
     saved_search: SavedSearch | None = None  # the owner's
 
     def user(self, role: str) -> User | None:
@@ -72,6 +75,7 @@ def build_world() -> World:
     checkout = start_checkout(buyer, [sold_to_buyer], AddressFactory(user=buyer))
     checkout_mark_paid(checkout_id=checkout.pk, payment_intent_ref=checkout.gateway_ref)
     saved_search, _created = saved_search_create(user=owner, params={"q": "jacket", "size": "M"})
+    review = _completed_and_reviewed(owner, buyer, category)
     return World(
         owner=owner,
         buyer=buyer,
@@ -84,7 +88,19 @@ def build_world() -> World:
         order=checkout.orders.get(),
         checkout=checkout,
         saved_search=saved_search,
+        review=review,
     )
+
+
+def _completed_and_reviewed(owner: User, buyer: User, category: Category) -> Review:
+    """Another sale from the owner to the buyer, delivered, completed and reviewed."""
+    listing = ListingFactory(seller=owner, category=category)
+    checkout = start_checkout(buyer, [listing], AddressFactory(user=buyer))
+    checkout_mark_paid(checkout_id=checkout.pk, payment_intent_ref=checkout.gateway_ref)
+    order = checkout.orders.get()
+    order_mark_shipped(order_id=order.pk, actor=owner, carrier="DHL", tracking_number="R1")
+    order_confirm_delivery(order_id=order.pk, actor=buyer)
+    return review_create(order_id=order.pk, author=buyer, rating=4, text="Lovely, as described.")
 
 
 # --- Walking the URL conf -------------------------------------------------------------------
@@ -137,6 +153,8 @@ def url_kwargs(name: str, world: World) -> dict:
     pk = world.order.pk if name.startswith("orders:order_") else world.listing.pk
     if name == "marketplace:saved_search_delete":
         pk = world.saved_search.pk
+    if name.startswith("orders:review_"):
+        pk = world.review.pk
     values["pk"] = pk
     return {k: values[k] for k in wanted}
 
@@ -163,6 +181,8 @@ LOGIN_REQUIRED = {
     "marketplace:my_listings",
     "marketplace:favourites",
     "marketplace:saved_searches",
+    "marketplace:feed",
+    "orders:order_review",
     "account_email",
     "account_change_password",
     "account_set_password",
@@ -178,6 +198,7 @@ PRIVATE_TO_PARTIES = {
     "orders:order_cancel",
     "orders:order_ship",
     "orders:order_refund",
+    "orders:order_review",
     "orders:test_payment",
     "orders:checkout_return",
     "orders:checkout_cancel",

@@ -2,7 +2,8 @@
 
 One loop for every deployment (Procfile `worker`, compose `worker`): expired checkout holds
 every minute, refunds that never reached the gateway and alert checks every 5 minutes,
-auto-completion of delivered orders every 15 minutes, saved-search digests every hour.
+auto-completion of delivered orders every 15 minutes, saved-search and new-follower digests
+every hour (at most one email of each per member per day).
 """
 
 import logging
@@ -28,6 +29,8 @@ SCHEDULE: list[tuple[str, int, tuple[str, ...]]] = [
     # Catches up indexing that failed (no-op without Algolia); daily, and at each worker start.
     ("search_reindex", 1440, ()),
     ("saved_searches_digest", 60, ()),  # the command decides who is due (one email a day)
+    # Hourly, but each seller gets at most one digest a day (the command is idempotent).
+    ("followers_digest", 60, ()),
 ]
 TICK_SECONDS = 60
 
