@@ -38,6 +38,7 @@ urlpatterns = [
     ),
     path("", include("accounts.urls")),
     path("", include("orders.urls")),
+    path("", include("messaging.urls")),
     path("", include("ops.urls")),
     path("", include("marketplace.urls")),
 ]

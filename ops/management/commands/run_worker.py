@@ -1,8 +1,8 @@
 """The background worker: runs the periodic operator commands on their schedule.
 
 One loop for every deployment (Procfile `worker`, compose `worker`): expired checkout holds
-every minute, refunds that never reached the gateway and alert checks every 5 minutes,
-auto-completion of delivered orders every 15 minutes.
+every minute, refunds that never reached the gateway, alert checks and unread-message emails
+every 5 minutes, auto-completion of delivered orders every 15 minutes.
 """
 
 import logging
@@ -25,6 +25,7 @@ SCHEDULE: list[tuple[str, int, tuple[str, ...]]] = [
     ("ops_status", 5, ()),
     ("complete_orders", 15, ()),
     ("db_backup", 15, ("--if-due", "--prune")),
+    ("messages_notify_unread", 5, ()),
 ]
 TICK_SECONDS = 60
 
