@@ -15,7 +15,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_POST, require_safe
 
 from core.http import safe_next_url
 from marketplace.models import Listing
@@ -28,18 +28,25 @@ from messaging.models import Conversation
 HTMX_STOP_POLLING = 286
 
 
-def poll_login_required(view: Callable) -> Callable:
-    """login_required for polls: htmx gets 286 (stop polling) instead of the login page."""
+def htmx_poll(page: str) -> Callable:
+    """For the fragments pages poll: signed-in htmx requests only. htmx without a session
+    gets 286 (stop polling) instead of the login page; a browser opening the URL itself is
+    sent to the full page `page` (which asks visitors to log in)."""
 
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if not request.user.is_authenticated:
-            if request.htmx:
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            if not request.htmx:
+                if not request.user.is_authenticated:
+                    return redirect_to_login(request.get_full_path())
+                return redirect(reverse(page, kwargs=kwargs))
+            if not request.user.is_authenticated:
                 return HttpResponse(status=HTMX_STOP_POLLING)
-            return redirect_to_login(request.get_full_path())
-        return view(request, *args, **kwargs)
+            return view(request, *args, **kwargs)
 
-    return wrapped
+        return wrapped
+
+    return decorator
 
 
 def _not_modified(request: HttpRequest, etag: str, page_version: str, version: str):
@@ -64,6 +71,7 @@ def _inbox_context(request: HttpRequest, conversations: list[Conversation]) -> d
     }
 
 
+@require_safe
 @login_required
 def inbox(request: HttpRequest) -> HttpResponse:
     conversations = selectors.inbox(user=request.user)
@@ -71,7 +79,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@poll_login_required
+@htmx_poll("messaging:inbox")
 def inbox_poll(request: HttpRequest) -> HttpResponse:
     state = selectors.inbox_state(user=request.user)
     etag = f'"inbox-{request.user.pk}-{state.token}"'
@@ -87,7 +95,7 @@ def inbox_poll(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@poll_login_required
+@htmx_poll("messaging:inbox")
 def badge(request: HttpRequest) -> HttpResponse:
     count = selectors.unread_total(user=request.user)
     etag = f'"unread-{request.user.pk}-{count}"'
@@ -121,7 +129,8 @@ def _conversation_page(
 ) -> HttpResponse:
     user = request.user
     thread = selectors.thread(conversation=conversation)
-    services.conversation_mark_read(user=user, conversation=conversation)
+    if request.method == "GET":  # reading it (not a HEAD probe, not a failed send)
+        services.conversation_mark_read(user=user, conversation=conversation)
     config = push.client_config(
         channels=[push.conversation_channel(conversation.pk), push.user_channel(user.pk)]
     )
@@ -149,6 +158,7 @@ def _can_write(conversation: Conversation) -> bool:
     return not conversation.is_closed and other_ok
 
 
+@require_safe
 @login_required
 def conversation(request: HttpRequest, pk: int) -> HttpResponse:
     conversation = selectors.conversation_for(user=request.user, pk=pk)
@@ -156,7 +166,7 @@ def conversation(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_GET
-@poll_login_required
+@htmx_poll("messaging:conversation")
 def conversation_poll(request: HttpRequest, pk: int) -> HttpResponse:
     """New messages after ?after=<id> and the "Seen" line, or 204/304 when the page (?v=) is
     current: then exactly one query (the conversation row by primary key)."""

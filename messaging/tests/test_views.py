@@ -31,7 +31,7 @@ def test_a_third_member_gets_404_on_the_thread_its_poll_and_its_actions(
     message_send(sender=buyer, conversation_id=conversation.pk, body="private")
     client.force_login(stranger)
     for name, url in _urls(conversation.pk).items():
-        get = client.get(url, {"after": 0})
+        get = client.get(url, {"after": 0}, **HTMX)
         post = client.post(url, {"body": "hi", "reason": "spam"})
         assert get.status_code in (404, 405), (name, get.status_code)
         assert post.status_code in (404, 405), (name, post.status_code)
@@ -248,10 +248,13 @@ def test_poll_shows_seen_when_the_other_member_reads(client, buyer, seller, conv
 
 
 def test_poll_with_a_bad_after_is_400(client, buyer, conversation):
+    """A poll URL opened in the browser leads to the page; nonsense parameters are a 400."""
     client.force_login(buyer)
+    page = client.get(_urls(conversation.pk)["poll"])
+    assert page["Location"] == conversation.get_absolute_url()
     poll = _urls(conversation.pk)["poll"]
     for bad in ("abc", "-1", "9" * 30):
-        assert client.get(poll, {"after": bad}).status_code == 400
+        assert client.get(poll, {"after": bad}, **HTMX).status_code == 400
 
 
 def test_badge_and_inbox_polls_answer_204_when_nothing_changed(client, buyer, seller, conversation):
@@ -259,7 +262,10 @@ def test_badge_and_inbox_polls_answer_204_when_nothing_changed(client, buyer, se
     message_send(sender=buyer, conversation_id=conversation.pk, body="hi")
     client.force_login(seller)
     page = client.get(reverse("marketplace:home")).content.decode()
-    assert 'Messages <span class="badge">1<span class="visually-hidden"> unread' in page
+    assert (
+        '<span class="inbox-label">Messages</span> <span class="badge">1'
+        '<span class="visually-hidden"> unread' in page
+    )
     badge = reverse("messaging:badge")
     assert client.get(badge, {"n": "1"}, **HTMX).status_code == 204
     assert "badge" in client.get(badge, {"n": "0"}, **HTMX).content.decode()

@@ -16,6 +16,7 @@ from django.urls import resolve, reverse
 from accounts.models import Profile, User
 from marketplace.models import Favourite, Listing
 from marketplace.tests.factories import ListingFactory, ListingImageFactory
+from messaging.models import Message
 from ops import health
 from ops.models import Incident
 from orders.checks import payment_settings_check
@@ -380,6 +381,10 @@ STATE_CHANGING_POST_ONLY = [
     "marketplace:favourite",
     "accounts:auth_webhook",
     "orders:payments_webhook",
+    "messaging:start",
+    "messaging:send",
+    "messaging:block",
+    "messaging:unblock",
 ]
 # Pages that show a form on GET and change state on POST only.
 FORM_VIEWS = [
@@ -395,13 +400,14 @@ FORM_VIEWS = [
     "account_logout",
     "account_reset_password",
     "account_change_password",
+    "messaging:report",
 ]
 
 
 def test_every_state_changing_view_is_listed(world):
     """The lists above cover every POST-only view of our apps (a new one must be added)."""
 
-    ours = ("accounts:", "orders:", "marketplace:", "ops:")
+    ours = ("accounts:", "orders:", "marketplace:", "messaging:", "ops:")
     post_only = []
     for name in project_url_names():
         if not name.startswith(ours):
@@ -483,6 +489,7 @@ def _poison(world: World) -> None:
     )
     Order.objects.filter(pk=world.order.pk).update(carrier=PAYLOAD[:60], tracking_number=PAYLOAD)
     Incident.objects.create(message=PAYLOAD)
+    Message.objects.filter(conversation=world.conversation).update(body=PAYLOAD)
 
     cache.clear()  # the category menu is cached
 

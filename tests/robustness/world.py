@@ -16,6 +16,8 @@ from marketplace.tests.factories import (
     ListingImageFactory,
     image_bytes,
 )
+from messaging.models import Conversation, Message
+from messaging.services import conversation_start, message_send
 from orders.models import Address, Cart, CartItem, Checkout, Order, Refund
 from orders.services.payment import checkout_mark_paid
 from orders.tests.factories import AddressFactory
@@ -46,6 +48,7 @@ class World:
     draft: Listing  # the owner's draft
     order: Order  # paid, buyer -> owner
     checkout: Checkout
+    conversation: Conversation  # buyer <-> owner about `listing`, one message each
 
     def user(self, role: str) -> User | None:
         return None if role == "anonymous" else getattr(self, role)
@@ -69,6 +72,9 @@ def build_world() -> World:
     sold_to_buyer = ListingFactory(seller=owner, category=category)
     checkout = start_checkout(buyer, [sold_to_buyer], AddressFactory(user=buyer))
     checkout_mark_paid(checkout_id=checkout.pk, payment_intent_ref=checkout.gateway_ref)
+    conversation = conversation_start(buyer=buyer, listing_id=listing.pk)
+    message_send(sender=buyer, conversation_id=conversation.pk, body="Is it still available?")
+    message_send(sender=owner, conversation_id=conversation.pk, body="Yes, it is.")
     return World(
         owner=owner,
         buyer=buyer,
@@ -80,6 +86,7 @@ def build_world() -> World:
         draft=draft,
         order=checkout.orders.get(),
         checkout=checkout,
+        conversation=conversation,
     )
 
 
@@ -129,6 +136,8 @@ def url_kwargs(name: str, world: World) -> dict:
         "token": "not-a-signed-token",
     }
     pk = world.order.pk if name.startswith("orders:order_") else world.listing.pk
+    if name.startswith("messaging:") and name != "messaging:start":
+        pk = world.conversation.pk
     values["pk"] = pk
     return {k: values[k] for k in wanted}
 
@@ -158,6 +167,12 @@ LOGIN_REQUIRED = {
     "account_change_password",
     "account_set_password",
     "ops:seller_stats",
+    "messaging:inbox",
+    "messaging:inbox_poll",
+    "messaging:badge",
+    "messaging:conversation",
+    "messaging:poll",
+    "messaging:report",
 }
 # Pages a member may only open on their own objects (stranger: 404/403, never the page).
 PRIVATE_TO_PARTIES = {
@@ -173,6 +188,11 @@ PRIVATE_TO_PARTIES = {
     "orders:checkout_return",
     "orders:checkout_cancel",
     "orders:checkout_done",
+    "messaging:conversation",
+    "messaging:send",
+    "messaging:block",
+    "messaging:unblock",
+    "messaging:report",
 }
 
 
@@ -249,6 +269,12 @@ def snapshot(world: World) -> dict:
         "refunds": Refund.objects.count(),
         "owner_profile": Profile.objects.filter(user=world.owner).values().get(),
         "buyer_addresses": Address.objects.filter(user=world.buyer).count(),
+        "conversation": Conversation.objects.filter(pk=world.conversation.pk)
+        .values("is_closed", "closed_reason", "buyer_read_id", "seller_read_id")
+        .get(),
+        "messages": list(
+            Message.objects.filter(conversation=world.conversation).values_list("pk", "body")
+        ),
     }
 
 
