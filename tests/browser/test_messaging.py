@@ -64,15 +64,15 @@ def test_buyer_and_seller_message_each_other_live_by_polling(
     seller_phone.goto(f"{base}{conversation.get_absolute_url()}")
     expect(seller_phone.get_by_role("heading", level=1)).to_contain_text("jonas")
 
-    buyer_phone.get_by_label("Message").fill("Hi! Is the dress still available?")
+    buyer_phone.get_by_role("textbox", name="Message").fill("Hi! Is the dress still available?")
     buyer_phone.get_by_role("button", name="Send").click()
     expect(buyer_phone.locator("#thread")).to_contain_text("still available", timeout=3_000)
-    expect(buyer_phone.get_by_label("Message")).to_have_value("")
+    expect(buyer_phone.get_by_role("textbox", name="Message")).to_have_value("")
     expect(seller_phone.locator("#thread")).to_contain_text(
         "Is the dress still available?", timeout=3_000
     )
 
-    seller_phone.get_by_label("Message").fill("Yes, it is <b>yours</b> if you want it.")
+    seller_phone.get_by_role("textbox", name="Message").fill("Yes, it is <b>yours</b> if you want it.")
     seller_phone.get_by_role("button", name="Send").click()
     expect(buyer_phone.locator("#thread")).to_contain_text(
         "Yes, it is <b>yours</b> if you want it.", timeout=3_000
