@@ -14,6 +14,5 @@ def inbox(request: HttpRequest) -> dict:
     return {
         "unread_messages": unread_total(user=user),
         "inbox_poll_seconds": push.inbox_poll_seconds(config),
-        "realtime_config": config,
         "realtime_config_json": push.config_json(config),
     }

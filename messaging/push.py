@@ -26,7 +26,7 @@ INBOX_POLL_SECONDS_REALTIME = 60
 class RealtimeBackend(Protocol):
     def publish(self, *, channels: list[str], event: str, data: dict) -> None: ...
 
-    def client_config(self) -> dict | None: ...
+    def client_config(self, *, channels: list[str]) -> dict | None: ...
 
 
 def conversation_channel(conversation_id: int) -> str:
@@ -50,15 +50,12 @@ def client_config(*, channels: list[str]) -> dict | None:
     """What the page's realtime script needs ({"key", "cluster", "wsHost", "wsPort",
     "forceTLS", "authEndpoint", "channels"}), or None with the local default (poll)."""
     backend = realtime_backend()
-    config = backend.client_config() if backend is not None else None
-    if config is None:
-        return None
-    return {**config, "channels": channels}
+    return backend.client_config(channels=channels) if backend is not None else None
 
 
 def config_json(config: dict[str, Any] | None) -> SafeString:
     """`config` as JSON safe inside <script type="application/json"> (as json_script escapes
-    it); the template writes the tag itself so it can carry the CSP nonce."""
+    it); templates/realtime/_client.html writes the tag itself, with the CSP nonce."""
     if config is None:
         return mark_safe("")  # noqa: S308 - empty
     text = json.dumps(config, cls=DjangoJSONEncoder).translate(_json_script_escapes)

@@ -146,7 +146,6 @@ def _conversation_page(
         "can_write": _can_write(conversation),
         "blocked_by_me": selectors.has_blocked(user=user, other_id=conversation.other.pk),
         "poll_seconds": push.poll_seconds(config),
-        "realtime_config": config,
         "realtime_config_json": push.config_json(config),
     }
     return render(request, "messaging/conversation.html", context, status=status)

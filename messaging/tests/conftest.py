@@ -33,8 +33,8 @@ class FakeRealtime:
             raise ConnectionError("realtime service down")
         self.published.append({"channels": channels, "event": event, "data": data})
 
-    def client_config(self) -> dict | None:
-        return self.config
+    def client_config(self, *, channels: list[str]) -> dict | None:
+        return {**self.config, "channels": channels} if self.config else None
 
 
 @pytest.fixture

@@ -323,3 +323,27 @@ def test_conversation_page_runs_the_same_queries_for_3_and_30_messages(
     for index in range(27):
         message_send(sender=buyer, conversation_id=conversation.pk, body=f"n{index}")
     assert _count(client, url) == few
+
+
+# --- The realtime hook (contract with messaging/realtime) ---------------------------------------
+def test_pages_poll_every_2s_without_realtime_and_every_30s_with_it(
+    client, monkeypatch, buyer, conversation
+):
+    """Local default: no realtime config, the thread polls every 2 s. With a realtime
+    service: #realtime-config names this page's channels and polling is a 30 s safety net."""
+    from messaging.tests.conftest import FakeRealtime
+
+    client.force_login(buyer)
+    local = client.get(conversation.get_absolute_url()).content.decode()
+    assert 'hx-trigger="every 2s, threadly:message from:body' in local
+    assert "realtime-config" not in local
+    fake = FakeRealtime(config={"key": "k", "cluster": "eu", "authEndpoint": "/pusher/auth"})
+    monkeypatch.setattr("messaging.push.realtime_backend", lambda: fake)
+    live = client.get(conversation.get_absolute_url()).content.decode()
+    assert 'hx-trigger="every 30s, threadly:message from:body' in live
+    assert (
+        f'"channels": ["private-conversation-{conversation.pk}", "private-user-{buyer.pk}"]' in live
+    )
+    home = client.get(reverse("marketplace:home")).content.decode()
+    assert f'"channels": ["private-user-{buyer.pk}"]' in home
+    assert "threadly:unread from:body" in home

@@ -72,7 +72,9 @@ def test_buyer_and_seller_message_each_other_live_by_polling(
         "Is the dress still available?", timeout=3_000
     )
 
-    seller_phone.get_by_role("textbox", name="Message").fill("Yes, it is <b>yours</b> if you want it.")
+    seller_phone.get_by_role("textbox", name="Message").fill(
+        "Yes, it is <b>yours</b> if you want it."
+    )
     seller_phone.get_by_role("button", name="Send").click()
     expect(buyer_phone.locator("#thread")).to_contain_text(
         "Yes, it is <b>yours</b> if you want it.", timeout=3_000
