@@ -102,6 +102,7 @@ INSTALLED_APPS = [
     "accounts",
     "marketplace",
     "orders",
+    "messaging",
     "ops",
 ]
 
@@ -149,6 +150,7 @@ TEMPLATES = [
                 "marketplace.context_processors.navigation",
                 "orders.context_processors.cart",
                 "threadly.seo.page_meta",
+                "messaging.context_processors.inbox",
             ],
         },
     },
@@ -332,6 +334,12 @@ if SENTRY_DSN and not RUNNING_TESTS:
         release=VERSION,
         traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE,
     )
+
+# --- Messaging (messaging/) ---------------------------------------------------------------------
+# Messages one member may send per window (core.ratelimit), on top of RATELIMIT_DEFAULT.
+MESSAGING_RATE = env_str("MESSAGING_RATE", "20/m")
+# Minutes a message stays unread before `messages_notify_unread` emails its recipient.
+MESSAGING_EMAIL_DELAY_MINUTES = env_int("MESSAGING_EMAIL_DELAY_MINUTES", 10)
 
 # --- Commerce ---------------------------------------------------------------------------------
 STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY")

@@ -50,6 +50,7 @@ urlpatterns = [
     path("help/", include((help_patterns, "help"))),
     path("", include("accounts.urls")),
     path("", include("orders.urls")),
+    path("", include("messaging.urls")),
     path("", include("ops.urls")),
     path("", include("messaging.realtime.urls")),
     path("", include("marketplace.urls")),

@@ -18,3 +18,13 @@ def test_catalog_templates_name_no_orders_urls():
         for match in re.finditer(r"orders:[\w-]*", path.read_text(encoding="utf-8"))
     ]
     assert offenders == []
+
+
+def test_catalog_templates_name_no_messaging_urls():
+    """No template of the catalog mentions a `messaging:` URL name (message_controls does)."""
+    offenders = [
+        f"{path.relative_to(CATALOG_TEMPLATES)}: {match.group(0)}"
+        for path in sorted(CATALOG_TEMPLATES.rglob("*.html"))
+        for match in re.finditer(r"messaging:[\w-]*", path.read_text(encoding="utf-8"))
+    ]
+    assert offenders == []

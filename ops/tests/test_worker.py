@@ -29,7 +29,8 @@ def test_worker_once_releases_an_expired_checkout_hold():
 
 
 def test_worker_schedule_runs_jobs_at_their_intervals(monkeypatch):
-    """Minute 0 runs every job, minute 1 only the holds, minute 5 the holds, refunds and alerts."""
+    """Minute 0 runs every job, minute 1 only the holds, minute 5 the holds, refunds, alerts
+    and unread-message emails."""
     ran: list[str] = []
     monkeypatch.setattr(run_worker, "call_command", lambda name, *a, **k: ran.append(name))
     assert run_worker.run_tick(0) == [
@@ -41,9 +42,15 @@ def test_worker_schedule_runs_jobs_at_their_intervals(monkeypatch):
         "search_reindex",
         "saved_searches_digest",
         "followers_digest",
+        "messages_notify_unread",
     ]
     assert run_worker.run_tick(1) == ["release_reservations"]
-    assert run_worker.run_tick(5) == ["release_reservations", "retry_refunds", "ops_status"]
+    assert run_worker.run_tick(5) == [
+        "release_reservations",
+        "retry_refunds",
+        "ops_status",
+        "messages_notify_unread",
+    ]
     assert ran.count("release_reservations") == 3
     assert ran.count("retry_refunds") == 2
     assert ran.count("complete_orders") == 1
@@ -68,4 +75,5 @@ def test_a_failing_job_does_not_stop_the_others(monkeypatch):
         "search_reindex",
         "saved_searches_digest",
         "followers_digest",
+        "messages_notify_unread",
     ]

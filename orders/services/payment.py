@@ -32,7 +32,13 @@ from orders.exceptions import CheckoutError
 from orders.models import Checkout, Order, OrderEvent, Refund, Reservation
 from orders.payments import get_gateway_by_name
 from orders.services import refunds, stock
-from orders.services.transitions import record_transition, require_role, require_status, role_of
+from orders.services.transitions import (
+    record_transition,
+    require_role,
+    require_status,
+    role_of,
+    thread_event_on_commit,
+)
 
 S = Order.Status
 Role = OrderEvent.Role
@@ -127,6 +133,7 @@ def checkout_mark_paid(
             )
             queue_order_email(template="order_confirmed", order_id=order.pk, to_buyer=True)
             queue_order_email(template="new_sale", order_id=order.pk, to_buyer=False)
+            thread_event_on_commit(order, kind="order_paid", text=f"Order #{order.pk} was paid.")
             analytics.capture_on_commit(
                 checkout.buyer, "order_paid", order_id=order.pk, total=str(order.total)
             )

@@ -18,9 +18,10 @@ from django.utils import timezone
 
 from core import analytics
 from core.audit import audit_log
+from core.events import listing_thread_event
 from orders.emails import queue_order_email
 from orders.exceptions import IllegalTransition, IntegrationError, NotAllowed
-from orders.models import Order, OrderEvent, Payout
+from orders.models import Order, OrderEvent, OrderItem, Payout
 from orders.payments import get_gateway_by_name
 
 logger = logging.getLogger(__name__)
@@ -93,6 +94,38 @@ def record_transition(
     audit_log(action=f"order.{to}", actor=human, target=order, role=role, from_status=from_status)
 
 
+def thread_event_on_commit(order: Order, *, kind: str, text: str, actor=None) -> None:
+    """After commit, tell the buyer and seller's conversation about their order's listing
+    (core.events.listing_thread_event; the order's first item names the listing). A failing
+    receiver is logged, never raised: the order has changed either way."""
+    actor_id = actor.pk if getattr(actor, "is_authenticated", False) else None
+    order_id, buyer_id, seller_id = order.pk, order.buyer_id, order.seller_id
+
+    def send() -> None:
+        listing_id = (
+            OrderItem.objects.filter(order_id=order_id, listing__isnull=False)
+            .order_by("id")
+            .values_list("listing_id", flat=True)
+            .first()
+        )
+        if listing_id is None:
+            return
+        results = listing_thread_event.send_robust(
+            sender="orders",
+            listing_id=listing_id,
+            buyer_id=buyer_id,
+            seller_id=seller_id,
+            kind=kind,
+            text=text,
+            actor_id=actor_id,
+        )
+        for _receiver, result in results:
+            if isinstance(result, Exception):
+                logger.error("listing_thread_event %s for order %s: %r", kind, order_id, result)
+
+    transaction.on_commit(send)
+
+
 def order_lock(order_id: int) -> Order:
     return Order.objects.select_for_update().get(pk=order_id)
 
@@ -117,6 +150,12 @@ def order_mark_shipped(*, order_id: int, actor, carrier: str, tracking_number: s
         shipped_at=timezone.now(),
     )
     queue_order_email(template="order_shipped", order_id=order.pk, to_buyer=True)
+    thread_event_on_commit(
+        order,
+        kind="order_shipped",
+        text=f"Order #{order.pk} was shipped ({order.carrier}, tracking {order.tracking_number}).",
+        actor=actor,
+    )
     analytics.capture_on_commit(actor, "order_shipped", order_id=order.pk)
     return order
 
@@ -129,6 +168,9 @@ def _mark_delivered(*, order_id: int, actor, role: str, note: str = "") -> Order
         order, to=S.DELIVERED, actor=actor, role=role, note=note, delivered_at=timezone.now()
     )
     queue_order_email(template="order_delivered", order_id=order.pk, to_buyer=False)
+    thread_event_on_commit(
+        order, kind="order_delivered", text=f"Order #{order.pk} was delivered.", actor=actor
+    )
     analytics.capture_on_commit(actor, "order_delivered", order_id=order.pk)
     return order
 

@@ -17,6 +17,7 @@ from django.utils import timezone
 from accounts.models import Profile, User
 from marketplace.models import Favourite, Listing, SavedSearch
 from marketplace.tests.factories import ListingFactory, ListingImageFactory
+from messaging.models import Message
 from ops import health
 from ops.models import Incident
 from orders.checks import payment_settings_check
@@ -395,6 +396,10 @@ STATE_CHANGING_POST_ONLY = [
     "accounts:auth_webhook",
     "orders:payments_webhook",
     "realtime:pusher_auth",
+    "messaging:start",
+    "messaging:send",
+    "messaging:block",
+    "messaging:unblock",
 ]
 # Pages that show a form on GET and change state on POST only.
 FORM_VIEWS = [
@@ -412,13 +417,14 @@ FORM_VIEWS = [
     "account_logout",
     "account_reset_password",
     "account_change_password",
+    "messaging:report",
 ]
 
 
 def test_every_state_changing_view_is_listed(world):
     """The lists above cover every POST-only view of our apps (a new one must be added)."""
 
-    ours = ("accounts:", "orders:", "marketplace:", "ops:", "realtime:")
+    ours = ("accounts:", "orders:", "marketplace:", "messaging:", "ops:", "realtime:")
     post_only = []
     for name in project_url_names():
         if not name.startswith(ours):
@@ -504,6 +510,7 @@ def _poison(world: World) -> None:
         text=PAYLOAD, reply=PAYLOAD, replied_at=timezone.now()
     )
     Incident.objects.create(message=PAYLOAD)
+    Message.objects.filter(conversation=world.conversation).update(body=PAYLOAD)
 
     cache.clear()  # the category menu is cached
 

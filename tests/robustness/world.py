@@ -17,6 +17,8 @@ from marketplace.tests.factories import (
     ListingImageFactory,
     image_bytes,
 )
+from messaging.models import Conversation, Message
+from messaging.services import conversation_start, message_send
 from orders.models import Address, Cart, CartItem, Checkout, Order, Refund, Review
 from orders.services.payment import checkout_mark_paid
 from orders.services.reviews import review_create
@@ -50,6 +52,7 @@ class World:
     order: Order  # paid, buyer -> owner
     checkout: Checkout
     review: Review  # the buyer's review of another, completed order from the owner
+    conversation: Conversation  # buyer <-> owner about `listing`, one message each
     saved_search: SavedSearch | None = None  # the owner's
 
     def user(self, role: str) -> User | None:
@@ -76,6 +79,9 @@ def build_world() -> World:
     checkout_mark_paid(checkout_id=checkout.pk, payment_intent_ref=checkout.gateway_ref)
     saved_search, _created = saved_search_create(user=owner, params={"q": "jacket", "size": "M"})
     review = _completed_and_reviewed(owner, buyer, category)
+    conversation = conversation_start(buyer=buyer, listing_id=listing.pk)
+    message_send(sender=buyer, conversation_id=conversation.pk, body="Is it still available?")
+    message_send(sender=owner, conversation_id=conversation.pk, body="Yes, it is.")
     return World(
         owner=owner,
         buyer=buyer,
@@ -89,6 +95,7 @@ def build_world() -> World:
         checkout=checkout,
         saved_search=saved_search,
         review=review,
+        conversation=conversation,
     )
 
 
@@ -155,6 +162,8 @@ def url_kwargs(name: str, world: World) -> dict:
         pk = world.saved_search.pk
     if name.startswith("orders:review_"):
         pk = world.review.pk
+    if name.startswith("messaging:") and name != "messaging:start":
+        pk = world.conversation.pk
     values["pk"] = pk
     return {k: values[k] for k in wanted}
 
@@ -187,6 +196,12 @@ LOGIN_REQUIRED = {
     "account_change_password",
     "account_set_password",
     "ops:seller_stats",
+    "messaging:inbox",
+    "messaging:inbox_poll",
+    "messaging:badge",
+    "messaging:conversation",
+    "messaging:poll",
+    "messaging:report",
 }
 # Pages a member may only open on their own objects (stranger: 404/403, never the page).
 PRIVATE_TO_PARTIES = {
@@ -204,6 +219,11 @@ PRIVATE_TO_PARTIES = {
     "orders:checkout_cancel",
     "orders:checkout_done",
     "marketplace:saved_search_delete",
+    "messaging:conversation",
+    "messaging:send",
+    "messaging:block",
+    "messaging:unblock",
+    "messaging:report",
 }
 
 
@@ -282,6 +302,12 @@ def snapshot(world: World) -> dict:
         "buyer_addresses": Address.objects.filter(user=world.buyer).count(),
         "owner_saved_searches": list(
             SavedSearch.objects.filter(user=world.owner).values_list("pk", "name", "query")
+        ),
+        "conversation": Conversation.objects.filter(pk=world.conversation.pk)
+        .values("is_closed", "closed_reason", "buyer_read_id", "seller_read_id")
+        .get(),
+        "messages": list(
+            Message.objects.filter(conversation=world.conversation).values_list("pk", "body")
         ),
     }
 

@@ -1,9 +1,9 @@
 """The background worker: runs the periodic operator commands on their schedule.
 
 One loop for every deployment (Procfile `worker`, compose `worker`): expired checkout holds
-every minute, refunds that never reached the gateway and alert checks every 5 minutes,
-auto-completion of delivered orders every 15 minutes, saved-search and new-follower digests
-every hour (at most one email of each per member per day).
+every minute, refunds that never reached the gateway, alert checks and unread-message emails
+every 5 minutes, auto-completion of delivered orders every 15 minutes, saved-search and
+new-follower digests every hour (at most one email of each per member per day).
 """
 
 import logging
@@ -31,6 +31,7 @@ SCHEDULE: list[tuple[str, int, tuple[str, ...]]] = [
     ("saved_searches_digest", 60, ()),  # the command decides who is due (one email a day)
     # Hourly, but each seller gets at most one digest a day (the command is idempotent).
     ("followers_digest", 60, ()),
+    ("messages_notify_unread", 5, ()),
 ]
 TICK_SECONDS = 60
 

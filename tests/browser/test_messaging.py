@@ -1,0 +1,92 @@
+"""Two people message each other in real browsers on 390 px phones, with no realtime service:
+the open conversation pages poll, so each message shows up on the other phone within 3 s."""
+
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import expect
+
+from accounts.tests.factories import TEST_PASSWORD, UserFactory
+from marketplace.tests.factories import ListingFactory, ListingImageFactory
+from messaging.models import Conversation
+from tests.browser.conftest import assert_fits_width, log_in, serious_axe_violations
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PHONE_390 = {"width": 390, "height": 844}
+
+
+def _phone(browser) -> Iterator:
+    """A page in its own browser context (own cookies: another person) at 390 px."""
+    context = browser.new_context(viewport=PHONE_390, device_scale_factor=1)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on(
+        "console",
+        lambda message: errors.append(message.text) if message.type == "error" else None,
+    )
+    page.js_errors = errors
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def buyer_phone(browser) -> Iterator:
+    yield from _phone(browser)
+
+
+@pytest.fixture
+def seller_phone(browser) -> Iterator:
+    yield from _phone(browser)
+
+
+def test_buyer_and_seller_message_each_other_live_by_polling(
+    live_server, buyer_phone, seller_phone
+):
+    """The buyer asks from the listing page; the seller's open conversation shows it without a
+    reload within 3 s; the reply reaches the buyer the same way, who then sees "Seen"."""
+    base = live_server.url
+    seller = UserFactory(is_seller=True, username="mira.closet")
+    buyer = UserFactory(username="jonas")
+    listing = ListingFactory(seller=seller, title="Linen summer dress")
+    ListingImageFactory(listing=listing)
+    log_in(buyer_phone, base, buyer.email, TEST_PASSWORD)
+    log_in(seller_phone, base, seller.email, TEST_PASSWORD)
+
+    buyer_phone.goto(f"{base}{listing.get_absolute_url()}")
+    buyer_phone.get_by_role("button", name="Message seller").click()
+    buyer_phone.wait_for_load_state()
+    conversation = Conversation.objects.get(buyer=buyer, listing=listing)
+    assert buyer_phone.url.endswith(conversation.get_absolute_url())
+
+    seller_phone.goto(f"{base}{conversation.get_absolute_url()}")
+    expect(seller_phone.get_by_role("heading", level=1)).to_contain_text("jonas")
+
+    buyer_phone.get_by_role("textbox", name="Message").fill("Hi! Is the dress still available?")
+    buyer_phone.get_by_role("button", name="Send").click()
+    expect(buyer_phone.locator("#thread")).to_contain_text("still available", timeout=3_000)
+    expect(buyer_phone.get_by_role("textbox", name="Message")).to_have_value("")
+    expect(seller_phone.locator("#thread")).to_contain_text(
+        "Is the dress still available?", timeout=3_000
+    )
+
+    seller_phone.get_by_role("textbox", name="Message").fill(
+        "Yes, it is <b>yours</b> if you want it."
+    )
+    seller_phone.get_by_role("button", name="Send").click()
+    expect(buyer_phone.locator("#thread")).to_contain_text(
+        "Yes, it is <b>yours</b> if you want it.", timeout=3_000
+    )
+    expect(seller_phone.locator("#seen-marker")).to_have_text("Seen", timeout=3_000)
+    assert buyer_phone.locator("#thread li").count() == 2  # nothing appended twice
+
+    for page in (buyer_phone, seller_phone):
+        assert_fits_width(page)
+        assert serious_axe_violations(page) == [], page.url
+        page.goto(f"{base}/messages/")
+        expect(page.locator(".inbox-row")).to_have_count(1)
+        assert_fits_width(page)
+        assert serious_axe_violations(page) == [], page.url
+        assert page.js_errors == []
