@@ -29,18 +29,25 @@ def test_worker_once_releases_an_expired_checkout_hold():
 
 
 def test_worker_schedule_runs_jobs_at_their_intervals(monkeypatch):
-    """Minute 0 runs every job, minute 1 only the holds, minute 5 the holds, refunds and alerts."""
+    """Minute 0 runs every job, minute 1 only the holds, minute 5 the holds, offer expiry,
+    refunds and alerts."""
     ran: list[str] = []
     monkeypatch.setattr(run_worker, "call_command", lambda name, *a, **k: ran.append(name))
     assert run_worker.run_tick(0) == [
         "release_reservations",
+        "offers_expire",
         "retry_refunds",
         "ops_status",
         "complete_orders",
         "db_backup",
     ]
     assert run_worker.run_tick(1) == ["release_reservations"]
-    assert run_worker.run_tick(5) == ["release_reservations", "retry_refunds", "ops_status"]
+    assert run_worker.run_tick(5) == [
+        "release_reservations",
+        "offers_expire",
+        "retry_refunds",
+        "ops_status",
+    ]
     assert ran.count("release_reservations") == 3
     assert ran.count("retry_refunds") == 2
     assert ran.count("complete_orders") == 1
@@ -57,4 +64,10 @@ def test_a_failing_job_does_not_stop_the_others(monkeypatch):
 
     monkeypatch.setattr(run_worker, "call_command", fake)
     run_worker.run_tick(0)
-    assert ran == ["release_reservations", "ops_status", "complete_orders", "db_backup"]
+    assert ran == [
+        "release_reservations",
+        "offers_expire",
+        "ops_status",
+        "complete_orders",
+        "db_backup",
+    ]
