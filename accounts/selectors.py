@@ -58,6 +58,4 @@ def user_email_is_verified(user: User) -> bool:
     before they make offers to other members."""
     from allauth.account.models import EmailAddress  # allauth's models need the app registry
 
-    return EmailAddress.objects.filter(
-        user=user, email__iexact=user.email, verified=True
-    ).exists()
+    return EmailAddress.objects.filter(user=user, email__iexact=user.email, verified=True).exists()

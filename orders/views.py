@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from core.http import safe_next_url
 from marketplace.selectors import listing_for_detail
+from marketplace.services import access_listing_for_seller
 from orders import selectors
 from orders.exceptions import OfferNotFound, OrdersError
 from orders.forms import (
@@ -450,6 +451,7 @@ OFFER_DONE = {
 @require_POST
 def offer_likers(request: HttpRequest, pk: int) -> HttpResponse:
     """The seller sends one offer to every member who saved the item."""
+    access_listing_for_seller(user=request.user, listing_id=pk)  # 404 for everyone else
     form = OfferForm(request.POST)
     back = safe_next_url(request, reverse("orders:offer_list"))
     if not form.is_valid():

@@ -30,7 +30,7 @@ from orders.money import platform_fee
 from orders.payments import get_gateway, get_gateway_by_name
 from orders.payments.base import PaymentRequest, PaymentRequestLine
 from orders.rules import lines_price, prices_total, unavailable_reason, unit_price
-from orders.services import offers, stock
+from orders.services import offer_holds, stock
 from orders.services.payment import checkout_mark_failed, listings_attach_sellers
 
 S = Order.Status
@@ -71,8 +71,9 @@ def checkout_reserve(*, buyer, address: Address) -> Checkout:
     ListingUnavailable("Sorry, this item was just sold.") and nothing is written.
 
     A line held for the buyer by an accepted offer costs the agreed price (the fee is on it)
-    and the checkout's reservation takes over the offer's unit (offers.offer_hold_to_checkout):
-    the buyer's accepted offers are locked after the listings.
+    and the checkout's reservation takes over the offer's unit
+    (offer_holds.offer_hold_to_checkout): the buyer's accepted offers are locked after the
+    listings.
     """
     if address.user_id != buyer.pk:
         raise CheckoutError("Choose one of your addresses.")
@@ -86,7 +87,7 @@ def checkout_reserve(*, buyer, address: Address) -> Checkout:
         listings = listings_lock(listing_ids=[item.listing_id for item in items])
         listings_attach_sellers(listings.values())
         now = timezone.now()
-        holds = offers.offer_holds_lock(buyer_id=buyer.pk, listing_ids=list(listings), now=now)
+        holds = offer_holds.offer_holds_lock(buyer_id=buyer.pk, listing_ids=list(listings), now=now)
         agreed = {listing_id: offer.amount for listing_id, offer in holds.items()}
         by_seller: dict[int, list[tuple]] = defaultdict(list)
         currencies = set()
@@ -152,7 +153,7 @@ def checkout_reserve(*, buyer, address: Address) -> Checkout:
             )
             for listing, qty in lines:
                 if listing.pk in holds:
-                    offers.offer_hold_to_checkout(
+                    offer_holds.offer_hold_to_checkout(
                         offer=holds[listing.pk], listing=listing, checkout=checkout
                     )
                 stock.reservation_stock_take(listing=listing, quantity=qty)

@@ -1,19 +1,12 @@
 """Offers: a buyer and the seller agree a lower price for one unit of a listing.
 
-Every change of an offer goes through this module: `offer_make` (the buyer), `offer_transition`
-(accept, decline, counter, withdraw: the one way to answer, ruled by orders.rules.offer_actions),
-`offer_to_likers` (the seller, to everyone who saved the item), the expiry jobs, and the
-hand-over of an accepted offer's hold to a checkout and back (checkout.py and payment.py).
+Making and answering offers goes through this module: `offer_make` (the buyer),
+`offer_transition` (accept, decline, counter, withdraw: the one way to answer, ruled by
+orders.rules.offer_actions) and `offer_to_likers` (the seller, to everyone who saved the
+item). The hold of an accepted offer, its hand-over to checkout and the expiry jobs are
+offer_holds.py (below this module).
 
-Locks: the listing row first (marketplace's `listings_lock`), then the offer rows, the order
-checkout_reserve uses too, so an offer and a checkout never wait on each other in a cycle.
-
-The hold: accepting takes the unit off sale with the catalog's stock service
-(`listing_reserve_stock`: `held_quantity`, and `reserved` when it was the last unit), as a
-checkout does, and puts the item in the buyer's cart at the agreed price for 24 hours.
-checkout_reserve hands the unit over to its Reservation (`offer_hold_to_checkout`); a checkout
-that ends unpaid hands it back while the 24 hours last (`offers_checkout_failed`). When they
-pass unpaid, `offer_holds_release_expired` (the release_reservations job) gives the unit back.
+Locks: the listing row first, then the offer row (offer_holds' docstring says why).
 
 Each step sends core.events.listing_thread_event after commit (a line in the buyer-seller
 conversation) and emails the other party (kind "offers", which members may turn off).
@@ -23,22 +16,20 @@ from datetime import datetime
 from decimal import Decimal
 from functools import partial
 
-from django.contrib.auth import get_user_model
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.selectors import user_email_is_verified
 from core import analytics, ratelimit
-from core.events import listing_thread_event
 from marketplace.exceptions import ListingOutOfStock
-from marketplace.models import Listing
 from marketplace.rules import listing_is_visible, listing_sale_problem
 from marketplace.selectors import listing_liker_ids
-from marketplace.services import listing_release_stock, listing_reserve_stock, listings_lock
+from marketplace.services import listing_reserve_stock
 from marketplace.templatetags.catalog import money
 from orders.emails import queue_offer_email
 from orders.exceptions import OfferError, OfferNotFound
-from orders.models import Cart, CartItem, Checkout, Offer
+from orders.models import Offer
 from orders.payments import get_gateway
 from orders.rules import (
     LIKERS_OFFER_INTERVAL,
@@ -50,69 +41,28 @@ from orders.rules import (
     offer_is_lapsed,
     unavailable_reason,
 )
+from orders.services.offer_holds import (
+    cart_put,
+    lock_listings,
+    offer_money,
+    offer_save,
+    thread_line,
+)
 
 S = Offer.Status
 ALREADY_OPEN = "You already have an open offer on this item; see My offers."
 
 
-# --- Helpers --------------------------------------------------------------------------------
-def _lock_listings(listing_ids: list[int]) -> dict[int, Listing]:
-    """Lock the listings (id order) and load their sellers with what the buyability rules
-    read (profile, payment account) in one more query."""
-    listings = listings_lock(listing_ids=listing_ids)
-    sellers = (
-        get_user_model()
-        .objects.select_related("profile", "payment_account")
-        .in_bulk({listing.seller_id for listing in listings.values()})
-    )
-    for listing in listings.values():
-        listing.seller = sellers[listing.seller_id]
-    return listings
-
-
-def _money(offer: Offer, amount: Decimal | None = None) -> str:
-    return money(offer.amount if amount is None else amount, offer.currency)
-
-
-def _thread_line(offer: Offer, *, kind: str, text: str, actor_id: int | None) -> None:
-    """A line in the buyer-seller conversation about the listing, after commit."""
-    transaction.on_commit(
-        partial(
-            listing_thread_event.send,
-            sender="orders",
-            listing_id=offer.listing_id,
-            buyer_id=offer.buyer_id,
-            seller_id=offer.seller_id,
-            kind=kind,
-            text=text,
-            actor_id=actor_id,
-        )
-    )
-
-
 def _rate_check(user) -> None:
+    """OFFER_RATE per member, on top of the site-wide POST limit (off with the limiter)."""
+    if not getattr(settings, "RATELIMIT_ENABLED", True):
+        return
     decision = ratelimit.hit(
         scope="offers", ident=f"user:{user.pk}", rate=ratelimit.parse_rate(OFFER_RATE)
     )
     if not decision.allowed:
         minutes = max(1, round(decision.retry_after / 60))
         raise OfferError(f"You've made a lot of offers; try again in {minutes} minutes.")
-
-
-def _cart_put(offer: Offer) -> None:
-    """The agreed item in the buyer's cart, as one unit (orders' own rows)."""
-    cart, _ = Cart.objects.get_or_create(user_id=offer.buyer_id)
-    CartItem.objects.update_or_create(
-        cart=cart, listing_id=offer.listing_id, defaults={"quantity": 1}
-    )
-
-
-def _cart_drop(offer: Offer) -> None:
-    CartItem.objects.filter(cart__user_id=offer.buyer_id, listing_id=offer.listing_id).delete()
-
-
-def _save(offer: Offer, *fields: str) -> None:
-    offer.save(update_fields=[*fields, "updated_at"])
 
 
 # --- Making an offer --------------------------------------------------------------------------
@@ -131,7 +81,7 @@ def offer_make(*, buyer, listing_id: int, amount: Decimal) -> Offer:
     _rate_check(buyer)
     now = timezone.now()
     with transaction.atomic():
-        listing = _lock_listings([listing_id]).get(listing_id)
+        listing = lock_listings([listing_id]).get(listing_id)
         if listing is None or not listing_is_visible(listing):
             raise OfferError("This item is no longer available.")
         if listing.seller_id == buyer.pk:
@@ -164,7 +114,9 @@ def offer_make(*, buyer, listing_id: int, amount: Decimal) -> Offer:
                 )
         except IntegrityError as exc:  # a double submit raced us past the check above
             raise OfferError(ALREADY_OPEN) from exc
-        _thread_line(offer, kind="offer_made", text=f"Offer: {_money(offer)}", actor_id=buyer.pk)
+        thread_line(
+            offer, kind="offer_made", text=f"Offer: {offer_money(offer)}", actor_id=buyer.pk
+        )
         queue_offer_email(offer_id=offer.pk, template="offer_received", to_buyer=False)
         analytics.capture_on_commit(buyer, "offer_made", listing_id=listing.pk)
     return offer
@@ -183,7 +135,7 @@ def offer_to_likers(*, seller, listing_id: int, amount: Decimal) -> list[Offer]:
     _rate_check(seller)
     now = timezone.now()
     with transaction.atomic():
-        listing = _lock_listings([listing_id]).get(listing_id)
+        listing = lock_listings([listing_id]).get(listing_id)
         if listing is None or listing.seller_id != seller.pk:
             raise OfferNotFound()
         problem = listing_sale_problem(listing) or offer_amount_problem(
@@ -229,10 +181,10 @@ def offer_to_likers(*, seller, listing_id: int, amount: Decimal) -> list[Offer]:
             for user_id in liker_ids
         )
         for offer in offers:
-            _thread_line(
+            thread_line(
                 offer,
                 kind="offer_made",
-                text=f"Offer from the seller: {_money(offer)}",
+                text=f"Offer from the seller: {offer_money(offer)}",
                 actor_id=seller.pk,
             )
             queue_offer_email(offer_id=offer.pk, template="offer_from_seller", to_buyer=True)
@@ -270,10 +222,13 @@ def _accept(offer: Offer, *, actor, now: datetime, amount: Decimal | None) -> No
     offer.amount = min(offer.amount, listing.price)
     offer.status = S.ACCEPTED
     offer.expires_at = now + OFFER_HOLD_TIME
-    _save(offer, "amount", "status", "expires_at")
-    _cart_put(offer)
-    _thread_line(
-        offer, kind="offer_accepted", text=f"Offer accepted: {_money(offer)}", actor_id=actor.pk
+    offer_save(offer, "amount", "status", "expires_at")
+    cart_put(offer)
+    thread_line(
+        offer,
+        kind="offer_accepted",
+        text=f"Offer accepted: {offer_money(offer)}",
+        actor_id=actor.pk,
     )
     by_seller = actor.pk == offer.seller_id
     queue_offer_email(
@@ -284,9 +239,12 @@ def _accept(offer: Offer, *, actor, now: datetime, amount: Decimal | None) -> No
 
 def _decline(offer: Offer, *, actor, now: datetime, amount: Decimal | None) -> None:
     offer.status = S.DECLINED
-    _save(offer, "status")
-    _thread_line(
-        offer, kind="offer_declined", text=f"Offer declined: {_money(offer)}", actor_id=actor.pk
+    offer_save(offer, "status")
+    thread_line(
+        offer,
+        kind="offer_declined",
+        text=f"Offer declined: {offer_money(offer)}",
+        actor_id=actor.pk,
     )
     by_seller = actor.pk == offer.seller_id
     queue_offer_email(
@@ -303,15 +261,18 @@ def _counter(offer: Offer, *, actor, now: datetime, amount: Decimal | None) -> N
         or not offer.amount < amount < price
     ):
         raise OfferError(
-            f"Counter with an amount above {_money(offer)} and below the price, "
-            f"{_money(offer, price)}."
+            f"Counter with an amount above {offer_money(offer)} and below the price, "
+            f"{offer_money(offer, price)}."
         )
     offer.amount = amount
     offer.status = S.COUNTERED
     offer.expires_at = now + OFFER_ANSWER_TIME
-    _save(offer, "amount", "status", "expires_at")
-    _thread_line(
-        offer, kind="offer_countered", text=f"Counter-offer: {_money(offer)}", actor_id=actor.pk
+    offer_save(offer, "amount", "status", "expires_at")
+    thread_line(
+        offer,
+        kind="offer_countered",
+        text=f"Counter-offer: {offer_money(offer)}",
+        actor_id=actor.pk,
     )
     queue_offer_email(
         offer_id=offer.pk, template="offer_answered", to_buyer=True, outcome="countered"
@@ -320,9 +281,12 @@ def _counter(offer: Offer, *, actor, now: datetime, amount: Decimal | None) -> N
 
 def _withdraw(offer: Offer, *, actor, now: datetime, amount: Decimal | None) -> None:
     offer.status = S.WITHDRAWN
-    _save(offer, "status")
-    _thread_line(
-        offer, kind="offer_withdrawn", text=f"Offer withdrawn: {_money(offer)}", actor_id=actor.pk
+    offer_save(offer, "status")
+    thread_line(
+        offer,
+        kind="offer_withdrawn",
+        text=f"Offer withdrawn: {offer_money(offer)}",
+        actor_id=actor.pk,
     )
 
 
@@ -349,7 +313,7 @@ def offer_transition(*, offer_id: int, actor, action: str, amount: Decimal | Non
         raise OfferNotFound()
     now = timezone.now()
     with transaction.atomic():
-        listing = _lock_listings([listing_id])[listing_id]
+        listing = lock_listings([listing_id])[listing_id]
         offer = Offer.objects.select_for_update().get(pk=offer_id)
         if actor.pk not in (offer.buyer_id, offer.seller_id):
             raise OfferNotFound()
@@ -358,124 +322,3 @@ def offer_transition(*, offer_id: int, actor, action: str, amount: Decimal | Non
             raise OfferError(_refusal(offer, action=action, now=now))
         TRANSITIONS[action](offer, actor=actor, now=now, amount=amount)
     return offer
-
-
-# --- Time passing -----------------------------------------------------------------------------
-def offers_expire(*, now: datetime | None = None) -> int:
-    """Close offers and counter-offers nobody answered within 48 hours (status "expired").
-
-    Idempotent: each row changes by one conditional UPDATE, so a second run, or a transition
-    racing it, finds nothing left to do. Returns how many expired. After commit: a
-    conversation line ("offer_expired") for each.
-    """
-    now = now or timezone.now()
-    count = 0
-    due = Offer.objects.filter(status__in=(S.PENDING, S.COUNTERED), expires_at__lte=now)
-    for offer in due.only("pk", "listing_id", "buyer_id", "seller_id", "amount", "currency"):
-        with transaction.atomic():
-            changed = Offer.objects.filter(
-                pk=offer.pk, status__in=(S.PENDING, S.COUNTERED), expires_at__lte=now
-            ).update(status=S.EXPIRED, updated_at=now)
-            if changed:
-                count += 1
-                _thread_line(
-                    offer,
-                    kind="offer_expired",
-                    text=f"Offer expired: {_money(offer)}",
-                    actor_id=None,
-                )
-    return count
-
-
-def _hold_end(offer: Offer, listing: Listing | None) -> None:
-    """An accepted offer's hold ends unpaid: the unit goes back on sale, the line leaves the
-    cart, the offer expires. The caller holds the listing and offer locks."""
-    if listing is not None:
-        listing_release_stock(listing=listing, quantity=1)
-    _cart_drop(offer)
-    offer.status = S.EXPIRED
-    _save(offer, "status")
-    _thread_line(offer, kind="offer_expired", text=f"Offer expired: {_money(offer)}", actor_id=None)
-
-
-def offer_holds_release_expired(*, now: datetime | None = None) -> int:
-    """Give back the units of accepted offers not paid within 24 hours (run by the
-    release_reservations job). Idempotent: locks each listing, then the offer, and re-checks
-    it under the lock. Returns how many holds were released."""
-    now = now or timezone.now()
-    count = 0
-    due = Offer.objects.filter(status=S.ACCEPTED, expires_at__lte=now)
-    for offer_id, listing_id in due.values_list("pk", "listing_id"):
-        with transaction.atomic():
-            listing = listings_lock(listing_ids=[listing_id]).get(listing_id)
-            offer = (
-                Offer.objects.select_for_update()
-                .filter(pk=offer_id, status=S.ACCEPTED, expires_at__lte=now)
-                .first()
-            )
-            if offer is not None:
-                _hold_end(offer, listing)
-                count += 1
-    return count
-
-
-# --- Checkout hand-over (called by checkout.py and payment.py inside their transactions) -----
-def offer_holds_lock(*, buyer_id: int, listing_ids: list[int], now: datetime) -> dict[int, Offer]:
-    """The buyer's accepted offers holding a unit of these listings at `now`, locked, by
-    listing id. The caller holds the listings' locks (checkout_reserve)."""
-    offers = (
-        Offer.objects.holding(buyer_id=buyer_id, now=now)
-        .filter(listing_id__in=listing_ids)
-        .select_for_update()
-    )
-    return {offer.listing_id: offer for offer in offers}
-
-
-def offer_hold_to_checkout(*, offer: Offer, listing: Listing, checkout: Checkout) -> None:
-    """The checkout takes over the offer's unit: it is given back here and taken again by the
-    checkout's reservation in the same transaction, under the listing lock the caller holds,
-    so nobody else can get it in between. The offer is "in checkout" until it ends."""
-    listing_release_stock(listing=listing, quantity=1)
-    offer.status = S.PAYING
-    offer.checkout = checkout
-    _save(offer, "status", "checkout")
-
-
-def offers_checkout_failed(*, checkout: Checkout) -> None:
-    """The checkout ended unpaid and its reservations were released in this transaction:
-    each offer in it holds its unit again (back in the cart at the agreed price) while its 24
-    hours last and the item can still be sold; otherwise it expires. Locks the listings, then
-    the offers."""
-    offers = Offer.objects.filter(checkout=checkout, status=S.PAYING)
-    listing_ids = list(offers.values_list("listing_id", flat=True))
-    if not listing_ids:
-        return
-    listings = _lock_listings(listing_ids)
-    now = timezone.now()
-    for offer in offers.select_for_update():
-        listing = listings.get(offer.listing_id)
-        if offer.expires_at > now and listing is not None and not listing_sale_problem(listing):
-            listing_reserve_stock(listing=listing, quantity=1)
-            offer.status = S.ACCEPTED
-            _save(offer, "status")
-            _cart_put(offer)
-        else:
-            offer.status = S.EXPIRED
-            _save(offer, "status")
-            _thread_line(
-                offer, kind="offer_expired", text=f"Offer expired: {_money(offer)}", actor_id=None
-            )
-
-
-def offers_checkout_paid(*, checkout: Checkout, listings: dict[int, Listing]) -> None:
-    """The checkout was paid: its offers are bought. An offer that was handed back to its
-    hold when the checkout lapsed (a late payment) gives that unit back first, so the paid
-    reservation can take it. The caller holds the checkout's lock and `listings`' locks."""
-    for offer in Offer.objects.select_for_update().filter(
-        checkout=checkout, status__in=(S.PAYING, S.ACCEPTED)
-    ):
-        if offer.status == S.ACCEPTED and offer.listing_id in listings:
-            listing_release_stock(listing=listings[offer.listing_id], quantity=1)
-            _cart_drop(offer)
-        offer.status = S.PAID
-        _save(offer, "status")

@@ -378,6 +378,8 @@ STATE_CHANGING_POST_ONLY = [
     "marketplace:listing_image_remove",
     "marketplace:listing_action",
     "marketplace:favourite",
+    "orders:offer_respond",
+    "orders:offer_likers",
     "accounts:auth_webhook",
     "orders:payments_webhook",
 ]
@@ -390,6 +392,7 @@ FORM_VIEWS = [
     "orders:test_payment",
     "orders:checkout_cancel",
     "orders:seller_payments",
+    "orders:offer_make",
     "account_login",
     "account_signup",
     "account_logout",

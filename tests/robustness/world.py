@@ -16,7 +16,8 @@ from marketplace.tests.factories import (
     ListingImageFactory,
     image_bytes,
 )
-from orders.models import Address, Cart, CartItem, Checkout, Order, Refund
+from orders.models import Address, Cart, CartItem, Checkout, Offer, Order, Refund
+from orders.services.offers import offer_make
 from orders.services.payment import checkout_mark_paid
 from orders.tests.factories import AddressFactory
 from orders.tests.helpers import start_checkout
@@ -46,6 +47,7 @@ class World:
     draft: Listing  # the owner's draft
     order: Order  # paid, buyer -> owner
     checkout: Checkout
+    offer: Offer  # the buyer's pending offer on `listing`
 
     def user(self, role: str) -> User | None:
         return None if role == "anonymous" else getattr(self, role)
@@ -69,6 +71,7 @@ def build_world() -> World:
     sold_to_buyer = ListingFactory(seller=owner, category=category)
     checkout = start_checkout(buyer, [sold_to_buyer], AddressFactory(user=buyer))
     checkout_mark_paid(checkout_id=checkout.pk, payment_intent_ref=checkout.gateway_ref)
+    offer = offer_make(buyer=buyer, listing_id=listing.pk, amount=listing.price - 5)
     return World(
         owner=owner,
         buyer=buyer,
@@ -80,6 +83,7 @@ def build_world() -> World:
         draft=draft,
         order=checkout.orders.get(),
         checkout=checkout,
+        offer=offer,
     )
 
 
@@ -129,6 +133,8 @@ def url_kwargs(name: str, world: World) -> dict:
         "token": "not-a-signed-token",
     }
     pk = world.order.pk if name.startswith("orders:order_") else world.listing.pk
+    if name == "orders:offer_respond":
+        pk = world.offer.pk
     values["pk"] = pk
     return {k: values[k] for k in wanted}
 
@@ -158,6 +164,8 @@ LOGIN_REQUIRED = {
     "account_change_password",
     "account_set_password",
     "ops:seller_stats",
+    "orders:offer_make",
+    "orders:offer_list",
 }
 # Pages a member may only open on their own objects (stranger: 404/403, never the page).
 PRIVATE_TO_PARTIES = {
@@ -173,6 +181,8 @@ PRIVATE_TO_PARTIES = {
     "orders:checkout_return",
     "orders:checkout_cancel",
     "orders:checkout_done",
+    "orders:offer_respond",
+    "orders:offer_likers",
 }
 
 
@@ -238,7 +248,9 @@ def snapshot(world: World) -> dict:
     draft = Listing.objects.get(pk=world.draft.pk)
     order = Order.objects.get(pk=world.order.pk)
     checkout = Checkout.objects.get(pk=world.checkout.pk)
+    offer = Offer.objects.get(pk=world.offer.pk)
     return {
+        "offer": (offer.status, offer.amount, offer.expires_at),
         "listing": (listing.status, listing.title, listing.price, listing.deleted_at),
         "draft": (draft.status, draft.deleted_at),
         "images": list(

@@ -1,8 +1,8 @@
 """The background worker: runs the periodic operator commands on their schedule.
 
 One loop for every deployment (Procfile `worker`, compose `worker`): expired checkout holds
-and unpaid accepted offers every minute, unanswered offers every 5 minutes, refunds that never reached the gateway and alert checks every 5 minutes,
-auto-completion of delivered orders every 15 minutes.
+and unpaid accepted offers every minute; unanswered offers, refunds that never reached the
+gateway and alert checks every 5 minutes; auto-completion of delivered orders every 15 minutes.
 """
 
 import logging

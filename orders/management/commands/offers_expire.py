@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from orders.services.offers import offers_expire
+from orders.services.offer_holds import offers_expire
 
 
 class Command(BaseCommand):

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from orders.services.checkout import reservations_release_expired
-from orders.services.offers import offer_holds_release_expired
+from orders.services.offer_holds import offer_holds_release_expired
 
 
 class Command(BaseCommand):
