@@ -51,3 +51,11 @@ def user_for_unsubscribe(user_id: int) -> User | None:
     """The member an unsubscribe link names, whatever their state (a banned member may still
     turn emails off)."""
     return User.objects.filter(pk=user_id).first()
+
+
+def user_email_is_verified(user: User) -> bool:
+    """The member confirmed their current email address (allauth's EmailAddress), as needed
+    before they make offers to other members."""
+    from allauth.account.models import EmailAddress  # allauth's models need the app registry
+
+    return EmailAddress.objects.filter(user=user, email__iexact=user.email, verified=True).exists()

@@ -244,6 +244,8 @@ class Favourite(models.Model):
     )
     listing = models.ForeignKey(Listing, on_delete=models.CASCADE, related_name="favourites")
     created_at = models.DateTimeField(auto_now_add=True)
+    # The listing's price when it was saved: the saved-items page marks items cheaper since.
+    saved_price = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -304,6 +306,28 @@ class FollowerDigest(models.Model):
 
     def __str__(self) -> str:
         return f"Digest for {self.seller_id} on {self.sent_on}"
+
+
+class PriceDropNotice(models.Model):
+    """A member who saved a listing was emailed about its price drop on `sent_on` (at most one
+    email per listing, member and day: the unique constraint holds it)."""
+
+    listing = models.ForeignKey(Listing, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    sent_on = models.DateField()
+    old_price = models.DecimalField(max_digits=10, decimal_places=2)
+    new_price = models.DecimalField(max_digits=10, decimal_places=2)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["listing", "user", "sent_on"], name="price_drop_notice_once_a_day"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.listing_id} → {self.user_id} on {self.sent_on}"
 
 
 class Report(models.Model):

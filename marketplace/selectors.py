@@ -3,7 +3,7 @@
 import hashlib
 
 from django.core.cache import cache
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Case, F, Prefetch, Q, QuerySet, When
 from django.http import Http404
 from django.urls import reverse
 
@@ -202,10 +202,35 @@ def my_listings(*, seller: User) -> QuerySet[Listing]:
 
 
 def favourites_of(*, user: User) -> QuerySet[Listing]:
-    """Listings `user` saved that are still visible, most recently saved first."""
+    """Listings `user` saved that are still visible, most recently saved first.
+
+    Each has `price_dropped_from`: the price when it was saved if it is lower now, else None
+    (the "Price dropped" pill)."""
     return _with_card_data(
-        Listing.objects.visible().filter(favourites__user=user).order_by("-favourites__created_at")
+        Listing.objects.visible()
+        .filter(favourites__user=user)
+        .annotate(
+            price_dropped_from=Case(
+                When(favourites__saved_price__gt=F("price"), then=F("favourites__saved_price")),
+                default=None,
+            )
+        )
+        .order_by("-favourites__created_at")
     )
+
+
+def listing_liker_ids(*, listing_id: int) -> list[int]:
+    """The members who saved the listing and may still be contacted (active, not banned)."""
+    return list(
+        Favourite.objects.filter(
+            listing_id=listing_id, user__is_active=True, user__is_banned=False
+        ).values_list("user_id", flat=True)
+    )
+
+
+def listing_liker_count(*, listing_id: int) -> int:
+    """How many members saved the listing (shown to its seller)."""
+    return Favourite.objects.filter(listing_id=listing_id).count()
 
 
 def is_favourited(*, user: User, listing_id: int) -> bool:

@@ -1,11 +1,14 @@
-"""Background work of the catalog (Django's tasks framework). Tasks take ids and are safe to
-run twice; enqueue them in transaction.on_commit (marketplace.search.sync does)."""
+"""Background work of the catalog (Django's tasks framework). Tasks take ids and plain values,
+load the rows and call a service; each is safe to run twice. Enqueue them in
+transaction.on_commit (marketplace.search.sync and the listing services do)."""
 
 import logging
+from decimal import Decimal
 
 from django.tasks import task
 
 from marketplace.search import get_backend
+from marketplace.services.price_drops import price_drop_notify
 
 logger = logging.getLogger(__name__)
 
@@ -25,3 +28,12 @@ def search_index_listings(listing_ids: list[int]) -> None:
             exc_info=True,
         )
         raise
+
+
+@task
+def listing_price_dropped(listing_id: int, old_price: str, new_price: str) -> int:
+    """Tell the members who saved the listing that its price went down (prices as strings:
+    task arguments are JSON)."""
+    return price_drop_notify(
+        listing_id=listing_id, old_price=Decimal(old_price), new_price=Decimal(new_price)
+    )

@@ -1,4 +1,4 @@
-"""Emails about orders: HTML + plain text from templates, sent after commit."""
+"""Emails about orders and offers: HTML + plain text from templates, sent after commit."""
 
 import logging
 
@@ -7,7 +7,10 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
 
-from orders.models import Order
+from accounts.models import EmailKind
+from accounts.services import member_email_send
+from marketplace.templatetags.catalog import money
+from orders.models import Offer, Order
 
 logger = logging.getLogger(__name__)
 
@@ -47,5 +50,53 @@ def queue_order_email(*, template: str, order_id: int, to_buyer: bool) -> None:
             send_order_email(template=template, order_id=order_id, to_buyer=to_buyer)
         except Exception:
             logger.exception("order email %s for order %s failed", template, order_id)
+
+    transaction.on_commit(send)
+
+
+# --- Offers (notification emails: the member may turn "Offers" off) --------------------------
+OFFER_SUBJECTS = {
+    "offer_received": "{who} offered {amount} for “{title}”",
+    "offer_from_seller": "{who} offers you “{title}” for {amount}",
+    "offer_answered": "Your offer on “{title}”: {outcome}",
+}
+OFFER_OUTCOMES = {
+    "accepted": "accepted",
+    "declined": "declined",
+    "countered": "a counter-offer",
+}
+
+
+def send_offer_email(*, offer_id: int, template: str, to_buyer: bool, outcome: str = "") -> bool:
+    """Email the buyer or the seller of an offer about it now (templates/email/<template>),
+    unless they turned offer emails off. Returns whether it was sent."""
+    offer = Offer.objects.select_related("listing", "buyer", "seller").get(pk=offer_id)
+    recipient, other = (offer.buyer, offer.seller) if to_buyer else (offer.seller, offer.buyer)
+    amount = money(offer.amount, offer.currency)
+    subject = OFFER_SUBJECTS[template].format(
+        who=other.username,
+        amount=amount,
+        title=offer.listing.title,
+        outcome=OFFER_OUTCOMES.get(outcome, outcome),
+    )
+    return member_email_send(
+        user=recipient,
+        kind=EmailKind.OFFERS,
+        subject=subject,
+        template=template,
+        context={"offer": offer, "other": other, "amount": amount, "outcome": outcome},
+    )
+
+
+def queue_offer_email(*, offer_id: int, template: str, to_buyer: bool, outcome: str = "") -> None:
+    """Send after the surrounding transaction commits; a mail failure never undoes the offer."""
+
+    def send() -> None:
+        try:
+            send_offer_email(
+                offer_id=offer_id, template=template, to_buyer=to_buyer, outcome=outcome
+            )
+        except Exception:
+            logger.exception("offer email %s for offer %s failed", template, offer_id)
 
     transaction.on_commit(send)

@@ -61,3 +61,15 @@ class ReviewError(OrdersError):
     over, already replied...)."""
 
     default_message = "That can't be done with this review."
+
+
+class OfferError(OrdersError):
+    """An offer can't be made or answered (the floor, its state, who acts, the item sold)."""
+
+    default_message = "That isn't possible for this offer right now."
+
+
+class OfferNotFound(OfferError):
+    """The offer does not exist or is not the member's (answered as a 404)."""
+
+    default_message = "No such offer."

@@ -1,5 +1,7 @@
 """Input shapes for the orders views; business rules live in services."""
 
+from decimal import Decimal
+
 from django import forms
 from django.core.validators import RegexValidator
 
@@ -100,3 +102,42 @@ class SalesFilterForm(forms.Form):
         label="State",
         choices=[("", "All")] + [c for c in Order.Status.choices if c[0] != "pending_payment"],
     )
+
+
+def _amount_field(label: str, *, required: bool = True) -> forms.DecimalField:
+    field = forms.DecimalField(
+        label=label,
+        required=required,
+        min_value=Decimal("0.01"),
+        max_value=Decimal("100000.00"),
+        max_digits=10,
+        decimal_places=2,
+    )
+    field.widget.attrs.update({"inputmode": "decimal", "step": "0.01"})
+    return field
+
+
+class OfferForm(forms.Form):
+    """An amount offered (by a buyer, or by a seller to the members who saved an item)."""
+
+    amount = _amount_field("Your offer")
+
+
+class OfferRespondForm(forms.Form):
+    """An answer to an offer; `amount` only for a counter-offer."""
+
+    action = forms.ChoiceField(
+        choices=[
+            ("accept", "Accept"),
+            ("decline", "Decline"),
+            ("counter", "Counter"),
+            ("withdraw", "Withdraw"),
+        ]
+    )
+    amount = _amount_field("Counter-offer", required=False)
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("action") == "counter" and data.get("amount") is None and not self.errors:
+            self.add_error("amount", "Enter the amount of your counter-offer.")
+        return data

@@ -1,5 +1,6 @@
 """Commerce models: carts, addresses, checkouts (one payment), orders (one per seller),
-reservations (stock holds), seller payment accounts, payment events, payouts and refunds.
+reservations (stock holds), seller payment accounts, payment events, payouts, refunds and
+offers (a negotiated price for one unit).
 
 Money is Decimal with 2 places in the listing's currency; never float.
 """
@@ -479,3 +480,95 @@ class ReviewReport(models.Model):
 
     def __str__(self) -> str:
         return f"Report of review {self.review_id} by {self.reporter_id}"
+
+
+class OfferStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting for the seller")
+    COUNTERED = "countered", _("Waiting for the buyer")
+    ACCEPTED = "accepted", _("Accepted")
+    PAYING = "paying", _("In checkout")
+    PAID = "paid", _("Bought")
+    DECLINED = "declined", _("Declined")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+    EXPIRED = "expired", _("Expired")
+
+
+# An offer is open while it can still end in a sale; a buyer has at most one open offer per item.
+OPEN_OFFER_STATUSES = (
+    OfferStatus.PENDING,
+    OfferStatus.COUNTERED,
+    OfferStatus.ACCEPTED,
+    OfferStatus.PAYING,
+)
+
+
+class OfferQuerySet(models.QuerySet):
+    def open(self) -> "OfferQuerySet":
+        return self.filter(status__in=OPEN_OFFER_STATUSES)
+
+    def holding(self, *, buyer_id: int, now) -> "OfferQuerySet":
+        """Accepted offers of `buyer_id` still holding their unit at the agreed price at `now`
+        (the release job may not have run yet for the lapsed ones: they hold nothing for the
+        buyer any more)."""
+        return self.filter(buyer_id=buyer_id, status=OfferStatus.ACCEPTED, expires_at__gt=now)
+
+
+class Offer(TimeStampedModel):
+    """A price a buyer and the seller negotiate for one unit of a listing.
+
+    `amount` is the price on the table now (the buyer's offer, the seller's counter, or the
+    agreed price once accepted); `expires_at` is when the current step lapses (an answer is
+    due within 48 hours; an accepted offer holds the unit for 24 hours). Moved through
+    orders.services.offers only.
+    """
+
+    Status = OfferStatus
+
+    class Origin(models.TextChoices):
+        BUYER = "buyer", _("Buyer's offer")
+        LIKERS = "likers", _("Seller's offer to likers")
+
+    listing = models.ForeignKey(Listing, on_delete=models.CASCADE, related_name="+")
+    buyer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="offers_made"
+    )
+    seller = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="offers_received"
+    )
+    origin = models.CharField(max_length=10, choices=Origin.choices, default=Origin.BUYER)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    amount = models.DecimalField(max_digits=10, decimal_places=2)
+    # What the buyer first offered (none for a seller's offer to likers).
+    buyer_amount = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(max_length=3)
+    expires_at = models.DateTimeField()
+    # The checkout the agreed price went into (its reservation took over the offer's hold).
+    checkout = models.ForeignKey(
+        Checkout, null=True, blank=True, on_delete=models.SET_NULL, related_name="offers"
+    )
+
+    objects = OfferQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "expires_at"], name="offer_expiry"),
+            models.Index(fields=["buyer", "-created_at"], name="offer_buyer_newest"),
+            models.Index(fields=["seller", "-created_at"], name="offer_seller_newest"),
+            models.Index(fields=["listing", "origin", "created_at"], name="offer_listing_origin"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="offer_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(status__in=OfferStatus.values), name="offer_status_known"
+            ),
+            models.CheckConstraint(condition=~Q(buyer=F("seller")), name="offer_not_own_item"),
+            models.UniqueConstraint(
+                fields=["buyer", "listing"],
+                condition=Q(status__in=OPEN_OFFER_STATUSES),
+                name="offer_one_open_per_buyer_and_listing",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Offer {self.pk}: {self.amount} {self.currency} for {self.listing_id}"

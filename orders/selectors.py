@@ -1,13 +1,15 @@
 """Read side of the orders app; querysets come with their relations loaded."""
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 
 from django.db.models import Prefetch, QuerySet, Sum
 from django.http import Http404
+from django.utils import timezone
 
-from marketplace.models import Listing
-from orders.models import Address, CartItem, Checkout, Order, OrderEvent
+from marketplace.models import Listing, ListingImage
+from orders.models import Address, CartItem, Checkout, Offer, Order, OrderEvent
 from orders.payments import get_gateway
 from orders.rules import Price, lines_price, prices_total, unavailable_reason
 from orders.services.cart import SESSION_KEY
@@ -18,14 +20,21 @@ class CartLine:
     listing: Listing
     quantity: int
     problem: str | None
+    # The price agreed by the buyer's accepted offer on this item (None: the listing's price).
+    agreed_price: Decimal | None = None
+    offer_expires_at: datetime | None = None
 
     @property
     def available(self) -> bool:
         return self.problem is None
 
     @property
+    def unit_price(self) -> Decimal:
+        return self.listing.price if self.agreed_price is None else self.agreed_price
+
+    @property
     def line_total(self) -> Decimal:
-        return self.listing.price * self.quantity
+        return self.unit_price * self.quantity
 
 
 @dataclass
@@ -34,13 +43,23 @@ class CartGroup:
     lines: list[CartLine] = field(default_factory=list)
 
     @property
+    def agreed(self) -> dict[int, Decimal]:
+        return {
+            line.listing.pk: line.agreed_price
+            for line in self.lines
+            if line.agreed_price is not None
+        }
+
+    @property
     def buyable_lines(self) -> list[CartLine]:
         return [line for line in self.lines if line.available]
 
     @property
     def price(self) -> Price:
         """What the buyable lines cost (orders.rules.lines_price, as checkout charges it)."""
-        return lines_price((line.listing, line.quantity) for line in self.buyable_lines)
+        return lines_price(
+            ((line.listing, line.quantity) for line in self.buyable_lines), agreed=self.agreed
+        )
 
     @property
     def items_total(self) -> Decimal:
@@ -62,10 +81,19 @@ def _cart_quantities(user, session) -> dict[int, int]:
 
 
 def cart_groups(*, user, session) -> list[CartGroup]:
-    """The cart grouped per seller, with unavailable lines flagged (3 queries)."""
+    """The cart grouped per seller, with unavailable lines flagged and the prices agreed by
+    accepted offers (4 queries signed in, 2 for anonymous shoppers)."""
     quantities = _cart_quantities(user, session)
     if not quantities:
         return []
+    holds = (
+        {
+            offer.listing_id: offer
+            for offer in Offer.objects.holding(buyer_id=user.pk, now=timezone.now())
+        }
+        if user.is_authenticated
+        else {}
+    )
     listings = (
         Listing.objects.filter(pk__in=quantities)
         .select_related("seller", "seller__profile", "seller__payment_account")
@@ -77,11 +105,24 @@ def cart_groups(*, user, session) -> list[CartGroup]:
     buyer_id = user.pk if user.is_authenticated else None
     for listing in listings:
         quantity = quantities[listing.pk]
+        hold = holds.get(listing.pk)
         problem = unavailable_reason(
-            listing, buyer_id=buyer_id, quantity=quantity, requires_onboarding=requires_onboarding
+            listing,
+            buyer_id=buyer_id,
+            quantity=quantity,
+            requires_onboarding=requires_onboarding,
+            held=1 if hold else 0,
         )
         group = groups.setdefault(listing.seller_id, CartGroup(seller=listing.seller))
-        group.lines.append(CartLine(listing=listing, quantity=quantity, problem=problem))
+        group.lines.append(
+            CartLine(
+                listing=listing,
+                quantity=quantity,
+                problem=problem,
+                agreed_price=hold.amount if hold else None,
+                offer_expires_at=hold.expires_at if hold else None,
+            )
+        )
     return list(groups.values())
 
 
@@ -144,3 +185,41 @@ def access_checkout(*, user, public_id) -> Checkout:
 
 def addresses_for(*, user) -> QuerySet[Address]:
     return Address.objects.filter(user=user)
+
+
+# --- Offers -----------------------------------------------------------------------------------
+OFFERS_SHOWN = 100
+
+
+def _offers() -> QuerySet[Offer]:
+    """Offers with what the offers page and orders.rules.offer_actions read: the listing, its
+    seller and photos, both members."""
+    return Offer.objects.select_related("listing__seller", "buyer", "seller").prefetch_related(
+        Prefetch("listing__images", queryset=ListingImage.objects.order_by("position", "id"))
+    )
+
+
+def offers_sent(*, user) -> QuerySet[Offer]:
+    """The offers `user` made or was sent as a liker (the newest OFFERS_SHOWN), newest first."""
+    return _offers().filter(buyer=user)[:OFFERS_SHOWN]
+
+
+def offers_received(*, user) -> QuerySet[Offer]:
+    """The offers on `user`'s items (the newest OFFERS_SHOWN), newest first."""
+    return _offers().filter(seller=user)[:OFFERS_SHOWN]
+
+
+def access_offer(*, user, offer_id: int) -> Offer:
+    """The offer if `user` is its buyer or seller (with what its row on the offers page reads);
+    404 for everyone else."""
+    offer = _offers().filter(pk=offer_id).first()
+    if offer is None or user.pk not in (offer.buyer_id, offer.seller_id):
+        raise Http404("No such offer.")
+    return offer
+
+
+def offer_open_for(*, user, listing_id: int) -> Offer | None:
+    """`user`'s open offer on the listing (at most one), for the listing page."""
+    if not user.is_authenticated:
+        return None
+    return Offer.objects.open().filter(buyer=user, listing_id=listing_id).first()

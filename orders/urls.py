@@ -34,5 +34,9 @@ urlpatterns = [
     path("sales/", views.sales_list, name="sales_list"),
     path("sales/payments/", views.seller_payments, name="seller_payments"),
     path("sales/payments/return/", views.seller_payments_return, name="seller_payments_return"),
+    path("items/<int:pk>/offer/", views.offer_make, name="offer_make"),
+    path("items/<int:pk>/offer-likers/", views.offer_likers, name="offer_likers"),
+    path("offers/", views.offer_list, name="offer_list"),
+    path("offers/<int:pk>/respond/", views.offer_respond, name="offer_respond"),
     path("api/webhooks/payments", webhooks.payments_webhook, name="payments_webhook"),
 ]

@@ -6,15 +6,20 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from core.http import safe_next_url
+from marketplace.selectors import listing_for_detail
+from marketplace.services import access_listing_for_seller
 from orders import selectors
-from orders.exceptions import OrdersError
+from orders.exceptions import OfferNotFound, OrdersError
 from orders.forms import (
     AddressForm,
     AddToCartForm,
     CheckoutForm,
+    OfferForm,
+    OfferRespondForm,
     QuantityForm,
     RefundForm,
     SalesFilterForm,
@@ -22,8 +27,10 @@ from orders.forms import (
 )
 from orders.models import Checkout, Order
 from orders.payments import get_gateway
+from orders.rules import offer_actions, offer_floor, offer_is_lapsed
 from orders.services import cart as cart_services
 from orders.services import checkout as checkout_services
+from orders.services import offers as offer_services
 from orders.services import payment, refunds, transitions
 from orders.services import sellers as seller_services
 
@@ -350,3 +357,117 @@ def seller_payments_return(request: HttpRequest) -> HttpResponse:
     except OrdersError as exc:
         messages.error(request, exc.message)
     return redirect("orders:seller_payments")
+
+
+# --- Offers -----------------------------------------------------------------------------------
+@login_required
+def offer_make(request: HttpRequest, pk: int) -> HttpResponse:
+    """The "Make an offer" form (also drawn on the listing page by {% buy_controls %})."""
+    listing = listing_for_detail(listing_id=pk, viewer=request.user)
+    form = OfferForm(request.POST if request.method == "POST" else None)
+    if form.is_bound and form.is_valid():
+        try:
+            offer_services.offer_make(
+                buyer=request.user, listing_id=listing.pk, amount=form.cleaned_data["amount"]
+            )
+        except OrdersError as exc:
+            form.add_error("amount", exc.message)
+        else:
+            messages.success(request, "Offer sent. The seller has 48 hours to answer.")
+            return redirect("orders:offer_list")
+    return render(
+        request,
+        "orders/offer_make.html",
+        {"listing": listing, "form": form, "floor": offer_floor(listing.price)},
+    )
+
+
+def _offer_rows(offers, user, now) -> list[tuple]:
+    """(offer, what `user` may do to it, whether it lapsed) for the offers page."""
+    return [(o, offer_actions(o, user, now=now), offer_is_lapsed(o, now=now)) for o in offers]
+
+
+@login_required
+def offer_list(request: HttpRequest) -> HttpResponse:
+    """My offers: the offers on my items and the offers I made, with what I may do to each."""
+    now = timezone.now()
+    context = {
+        "received": _offer_rows(selectors.offers_received(user=request.user), request.user, now),
+        "sent": _offer_rows(selectors.offers_sent(user=request.user), request.user, now),
+    }
+    return render(request, "orders/offer_list.html", context)
+
+
+@login_required
+@require_POST
+def offer_respond(request: HttpRequest, pk: int) -> HttpResponse:
+    """Accept, decline, counter or withdraw (orders.services.offers.offer_transition); htmx
+    gets the offer's row back, other browsers the offers page."""
+    selectors.access_offer(user=request.user, offer_id=pk)  # 404 for strangers
+    form = OfferRespondForm(request.POST)
+    error = None
+    if not form.is_valid():
+        error = next(iter(form.errors.values()))[0]
+    else:
+        try:
+            offer_services.offer_transition(
+                offer_id=pk,
+                actor=request.user,
+                action=form.cleaned_data["action"],
+                amount=form.cleaned_data["amount"],
+            )
+        except OrdersError as exc:
+            error = exc.message
+    if request.htmx:
+        offer = selectors.access_offer(user=request.user, offer_id=pk)
+        ((offer, actions, lapsed),) = _offer_rows([offer], request.user, timezone.now())
+        return render(
+            request,
+            "orders/offer_list.html#offer_row",
+            {
+                "offer": offer,
+                "actions": actions,
+                "lapsed": lapsed,
+                "error": error,
+                "done": None if error else OFFER_DONE.get(form.cleaned_data.get("action")),
+            },
+        )
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, OFFER_DONE[form.cleaned_data["action"]])
+    return redirect("orders:offer_list")
+
+
+OFFER_DONE = {
+    "accept": "Offer accepted. The item is reserved in the buyer's cart for 24 hours.",
+    "decline": "Offer declined.",
+    "counter": "Counter-offer sent. The buyer has 48 hours to answer.",
+    "withdraw": "Offer withdrawn.",
+}
+
+
+@login_required
+@require_POST
+def offer_likers(request: HttpRequest, pk: int) -> HttpResponse:
+    """The seller sends one offer to every member who saved the item."""
+    access_listing_for_seller(user=request.user, listing_id=pk)  # 404 for everyone else
+    form = OfferForm(request.POST)
+    back = safe_next_url(request, reverse("orders:offer_list"))
+    if not form.is_valid():
+        messages.error(request, "Enter an amount, e.g. 40.00.")
+        return redirect(back)
+    try:
+        sent = offer_services.offer_to_likers(
+            seller=request.user, listing_id=pk, amount=form.cleaned_data["amount"]
+        )
+    except OrdersError as exc:
+        if isinstance(exc, OfferNotFound):
+            raise Http404("No such listing.") from exc
+        messages.error(request, exc.message)
+    else:
+        n = len(sent)
+        messages.success(
+            request, f"Offer sent to {n} member{'s' if n != 1 else ''} who saved this item."
+        )
+    return redirect(back)

@@ -10,7 +10,8 @@ from marketplace.models import Favourite, Listing
 
 
 def favourite_add(*, user: User, listing_id: int) -> Favourite:
-    """Save a visible listing for `user`; saving twice is harmless (returns the same row).
+    """Save a visible listing for `user` at its price now (the saved-items page marks it when
+    the price drops); saving twice is harmless (returns the same row).
 
     Raises FavouriteError if the listing is not visible (draft, deleted, hidden...).
     """
@@ -19,7 +20,9 @@ def favourite_add(*, user: User, listing_id: int) -> Favourite:
         raise FavouriteError(_("This item is no longer available."))
     try:
         with transaction.atomic():
-            favourite, created = Favourite.objects.get_or_create(user=user, listing=listing)
+            favourite, created = Favourite.objects.get_or_create(
+                user=user, listing=listing, defaults={"saved_price": listing.price}
+            )
     except IntegrityError:  # a double click raced us
         return Favourite.objects.get(user=user, listing=listing)
     if created:

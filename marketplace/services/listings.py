@@ -3,6 +3,7 @@
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -20,6 +21,7 @@ from marketplace.models import Category, Listing, ListingImage, listing_slug
 from marketplace.search.sync import listings_changed
 from marketplace.services.access import access_listing_for_seller, may_manage_listing
 from marketplace.services.images import files_removed_on_error, images_process, images_store
+from marketplace.tasks import listing_price_dropped
 
 __all__ = [
     "ListingDetails",
@@ -137,6 +139,9 @@ def listing_create(
 def listing_update(*, user: User, listing_id: int, details: ListingDetails) -> Listing:
     """Change the details of a listing that is not reserved or sold. Locks the listing row.
 
+    A lower price on an item for sale tells the members who saved it, after commit (the
+    task marketplace.tasks.listing_price_dropped).
+
     `details.quantity` is the number of units on sale. It can't change while units are held
     by a checkout not yet paid (`held_quantity`): their release gives them back, so stock would
     end above what the seller set. Raises ListingNotFound (not the user's), ListingStateError.
@@ -156,6 +161,7 @@ def listing_update(*, user: User, listing_id: int, details: ListingDetails) -> L
         )
     if details.quantity != listing.quantity and listing.held_quantity:
         raise ListingStateError(held_quantity_message(listing.held_quantity))
+    old_price = listing.price
     values = details.values()
     for name, value in values.items():
         setattr(listing, name, value)
@@ -163,6 +169,15 @@ def listing_update(*, user: User, listing_id: int, details: ListingDetails) -> L
     listing.save(update_fields=[*values, "slug", "updated_at"])
     audit_log(action="listing.updated", actor=user, target=listing)
     listings_changed([listing.pk])
+    if listing.status == Listing.Status.ACTIVE and listing.price < old_price:
+        transaction.on_commit(
+            partial(
+                listing_price_dropped.enqueue,
+                listing.pk,
+                str(old_price),
+                str(listing.price),
+            )
+        )
     return listing
 
 

@@ -29,12 +29,13 @@ def test_worker_once_releases_an_expired_checkout_hold():
 
 
 def test_worker_schedule_runs_jobs_at_their_intervals(monkeypatch):
-    """Minute 0 runs every job, minute 1 only the holds, minute 5 the holds, refunds, alerts
-    and unread-message emails."""
+    """Minute 0 runs every job, minute 1 only the holds, minute 5 the holds, offer expiry,
+    refunds, alerts and unread-message emails."""
     ran: list[str] = []
     monkeypatch.setattr(run_worker, "call_command", lambda name, *a, **k: ran.append(name))
     assert run_worker.run_tick(0) == [
         "release_reservations",
+        "offers_expire",
         "retry_refunds",
         "ops_status",
         "complete_orders",
@@ -47,6 +48,7 @@ def test_worker_schedule_runs_jobs_at_their_intervals(monkeypatch):
     assert run_worker.run_tick(1) == ["release_reservations"]
     assert run_worker.run_tick(5) == [
         "release_reservations",
+        "offers_expire",
         "retry_refunds",
         "ops_status",
         "messages_notify_unread",
@@ -76,4 +78,8 @@ def test_a_failing_job_does_not_stop_the_others(monkeypatch):
         "saved_searches_digest",
         "followers_digest",
         "messages_notify_unread",
+        "offers_expire",
+        "ops_status",
+        "complete_orders",
+        "db_backup",
     ]

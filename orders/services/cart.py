@@ -2,11 +2,12 @@
 
 from django.contrib.sessions.backends.base import SessionBase
 from django.db import transaction
+from django.utils import timezone
 
 from core import analytics
 from marketplace.models import Listing
 from orders.exceptions import CartError
-from orders.models import Cart, CartItem
+from orders.models import Cart, CartItem, Offer
 from orders.payments import get_gateway
 from orders.rules import unavailable_reason
 
@@ -17,6 +18,14 @@ def _session_items(session: SessionBase) -> dict[str, int]:
     return dict(session.get(SESSION_KEY) or {})
 
 
+def _held(user, listing_id: int) -> int:
+    """Units of the listing an accepted offer holds for `user` (one, or none)."""
+    if not user.is_authenticated:
+        return 0
+    holding = Offer.objects.holding(buyer_id=user.pk, now=timezone.now())
+    return int(holding.filter(listing_id=listing_id).exists())
+
+
 def _check(listing: Listing, *, user, quantity: int) -> None:
     if quantity < 1:
         raise CartError("Choose a quantity of at least 1.")
@@ -25,6 +34,7 @@ def _check(listing: Listing, *, user, quantity: int) -> None:
         buyer_id=user.pk if user.is_authenticated else None,
         quantity=quantity,
         requires_onboarding=get_gateway().requires_onboarding,
+        held=_held(user, listing.pk),
     )
     if reason:
         raise CartError(reason)
@@ -118,7 +128,14 @@ def cart_merge_session(*, user, session: SessionBase) -> int:
     )
     existing = {item.listing_id: item for item in cart.items.select_for_update()}
     requires_onboarding = get_gateway().requires_onboarding
+    held = set(
+        Offer.objects.holding(buyer_id=user.pk, now=timezone.now()).values_list(
+            "listing_id", flat=True
+        )
+    )
     for listing in listings:
+        if listing.pk in held:  # already in the cart, as the one unit agreed by the offer
+            continue
         reason = unavailable_reason(
             listing, buyer_id=user.pk, quantity=1, requires_onboarding=requires_onboarding
         )

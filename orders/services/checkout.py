@@ -29,8 +29,8 @@ from orders.models import (
 from orders.money import platform_fee
 from orders.payments import get_gateway, get_gateway_by_name
 from orders.payments.base import PaymentRequest, PaymentRequestLine
-from orders.rules import lines_price, prices_total, unavailable_reason
-from orders.services import stock
+from orders.rules import lines_price, prices_total, unavailable_reason, unit_price
+from orders.services import offer_holds, stock
 from orders.services.payment import checkout_mark_failed, listings_attach_sellers
 
 S = Order.Status
@@ -69,6 +69,11 @@ def checkout_reserve(*, buyer, address: Address) -> Checkout:
     Locks every listing in the cart (id order) and takes the units in the same transaction,
     so when buyers race for the last unit exactly one gets it; the others get
     ListingUnavailable("Sorry, this item was just sold.") and nothing is written.
+
+    A line held for the buyer by an accepted offer costs the agreed price (the fee is on it)
+    and the checkout's reservation takes over the offer's unit
+    (offer_holds.offer_hold_to_checkout): the buyer's accepted offers are locked after the
+    listings.
     """
     if address.user_id != buyer.pk:
         raise CheckoutError("Choose one of your addresses.")
@@ -81,6 +86,9 @@ def checkout_reserve(*, buyer, address: Address) -> Checkout:
             raise CheckoutError("Your cart is empty.")
         listings = listings_lock(listing_ids=[item.listing_id for item in items])
         listings_attach_sellers(listings.values())
+        now = timezone.now()
+        holds = offer_holds.offer_holds_lock(buyer_id=buyer.pk, listing_ids=list(listings), now=now)
+        agreed = {listing_id: offer.amount for listing_id, offer in holds.items()}
         by_seller: dict[int, list[tuple]] = defaultdict(list)
         currencies = set()
         for item in items:
@@ -92,6 +100,7 @@ def checkout_reserve(*, buyer, address: Address) -> Checkout:
                 buyer_id=buyer.pk,
                 quantity=item.quantity,
                 requires_onboarding=gateway.requires_onboarding,
+                held=1 if listing.pk in holds else 0,
             )
             if reason:
                 raise ListingUnavailable(f"{listing.title}: {reason}")
@@ -99,7 +108,6 @@ def checkout_reserve(*, buyer, address: Address) -> Checkout:
             currencies.add(listing.currency)
         if len(currencies) != 1:
             raise CheckoutError("Items priced in different currencies must be bought separately.")
-        now = timezone.now()
         expires_at = now + timedelta(minutes=settings.RESERVATION_TTL_MINUTES)
         checkout = Checkout.objects.create(
             buyer=buyer,
@@ -111,7 +119,7 @@ def checkout_reserve(*, buyer, address: Address) -> Checkout:
         )
         prices = []
         for seller_id, lines in by_seller.items():
-            price = lines_price(lines)
+            price = lines_price(lines, agreed=agreed)
             prices.append(price)
             fee = platform_fee(price.items_total)
             order = Order.objects.create(
@@ -130,7 +138,7 @@ def checkout_reserve(*, buyer, address: Address) -> Checkout:
                     order=order,
                     listing=listing,
                     title=listing.title,
-                    unit_price=listing.price,
+                    unit_price=unit_price(listing, agreed),
                     shipping_price=listing.shipping_price,
                     quantity=qty,
                 )
@@ -144,6 +152,10 @@ def checkout_reserve(*, buyer, address: Address) -> Checkout:
                 note="Checkout started",
             )
             for listing, qty in lines:
+                if listing.pk in holds:
+                    offer_holds.offer_hold_to_checkout(
+                        offer=holds[listing.pk], listing=listing, checkout=checkout
+                    )
                 stock.reservation_stock_take(listing=listing, quantity=qty)
                 Reservation.objects.create(
                     checkout=checkout, listing=listing, quantity=qty, expires_at=expires_at

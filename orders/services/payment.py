@@ -31,7 +31,7 @@ from orders.emails import queue_order_email
 from orders.exceptions import CheckoutError
 from orders.models import Checkout, Order, OrderEvent, Refund, Reservation
 from orders.payments import get_gateway_by_name
-from orders.services import refunds, stock
+from orders.services import offer_holds, refunds, stock
 from orders.services.transitions import (
     record_transition,
     require_role,
@@ -93,6 +93,8 @@ def checkout_mark_paid(
         taken_down = _taken_down(reservations, listings)
         kept = [r for r in reservations if r.pk not in taken_down.reservation_ids]
         expired = checkout.status in (Checkout.Status.EXPIRED, Checkout.Status.FAILED)
+        # Before a retake: a late payment's offer may hold its unit again (offers' docstring).
+        offer_holds.offers_checkout_paid(checkout=checkout, listings=listings)
         resold = expired and not _retake(kept, listings)
         checkout.status = Checkout.Status.PAID
         checkout.paid_at = timezone.now()
@@ -236,7 +238,9 @@ def checkout_mark_failed(
     status: str = Checkout.Status.FAILED,
 ) -> Checkout:
     """Payment failed, was declined, abandoned or expired: release the stock, cancel the
-    orders. Only a pending checkout changes; otherwise a no-op. Locks checkout and listings."""
+    orders. Only a pending checkout changes; otherwise a no-op. Locks checkout and listings.
+    Accepted offers that went into it hold their unit again
+    (offer_holds.offers_checkout_failed)."""
     with transaction.atomic():
         checkout = Checkout.objects.select_for_update().get(pk=checkout_id)
         if checkout.status != Checkout.Status.PENDING:
@@ -244,6 +248,7 @@ def checkout_mark_failed(
         checkout.status = status
         checkout.save(update_fields=["status", "updated_at"])
         _release(checkout)
+        offer_holds.offers_checkout_failed(checkout=checkout)
         for order in checkout.orders.select_for_update():
             record_transition(order, to=S.CANCELLED, actor=actor, role=role, note=note)
     return checkout
@@ -282,6 +287,7 @@ def checkout_mark_refunded_before_paid(*, checkout_id: int) -> Checkout:
         checkout.status = Checkout.Status.REFUNDED
         checkout.save(update_fields=["status", "updated_at"])
         _release(checkout)
+        offer_holds.offers_checkout_failed(checkout=checkout)
         for order in checkout.orders.select_for_update():
             record_transition(order, to=S.REFUNDED, role=Role.GATEWAY, note="Refunded")
     return checkout

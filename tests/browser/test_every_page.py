@@ -10,6 +10,7 @@ from django.core.management import call_command
 
 from marketplace.models import Category, Listing
 from orders.models import Order
+from orders.rules import offer_floor
 from tests.browser.conftest import log_in, serious_axe_violations
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -93,6 +94,13 @@ def test_every_page_fits_the_screen_and_passes_an_accessibility_audit(
     audit.visit("order-list", "/orders/")
     audit.visit("order-detail", order.get_absolute_url())
     audit.visit("saved", "/saved/")
+    wanted = Listing.objects.for_sale().filter(seller__username="mila.vintage").order_by("-pk")[0]
+    audit.visit("listing-offer", wanted.get_absolute_url())
+    audit.visit("offer-make", f"/items/{wanted.pk}/offer/")
+    page.fill("input[name=amount]", str(offer_floor(wanted.price)))
+    page.get_by_role("button", name="Send offer").click()
+    page.wait_for_url("**/offers/")
+    audit.check("offers-sent")
     audit.visit("dashboard", "/me/")
     audit.visit("profile-edit", "/me/profile/")
     audit.visit("feed-empty", "/following/")
@@ -106,6 +114,7 @@ def test_every_page_fits_the_screen_and_passes_an_accessibility_audit(
     audit.visit("sales", "/sales/")
     audit.visit("payouts", "/sales/payments/")
     audit.visit("seller-stats", "/dashboard/stats/")
+    audit.visit("offers-received", "/offers/")
 
     log_in(page, base, "admin@threadly.test")
     audit.visit("analytics", "/ops/analytics/")

@@ -19,7 +19,8 @@ from marketplace.tests.factories import (
 )
 from messaging.models import Conversation, Message
 from messaging.services import conversation_start, message_send
-from orders.models import Address, Cart, CartItem, Checkout, Order, Refund, Review
+from orders.models import Address, Cart, CartItem, Checkout, Offer, Order, Refund, Review
+from orders.services.offers import offer_make
 from orders.services.payment import checkout_mark_paid
 from orders.services.reviews import review_create
 from orders.services.transitions import order_confirm_delivery, order_mark_shipped
@@ -53,6 +54,7 @@ class World:
     checkout: Checkout
     review: Review  # the buyer's review of another, completed order from the owner
     conversation: Conversation  # buyer <-> owner about `listing`, one message each
+    offer: Offer  # the buyer's pending offer on `listing`
     saved_search: SavedSearch | None = None  # the owner's
 
     def user(self, role: str) -> User | None:
@@ -82,6 +84,7 @@ def build_world() -> World:
     conversation = conversation_start(buyer=buyer, listing_id=listing.pk)
     message_send(sender=buyer, conversation_id=conversation.pk, body="Is it still available?")
     message_send(sender=owner, conversation_id=conversation.pk, body="Yes, it is.")
+    offer = offer_make(buyer=buyer, listing_id=listing.pk, amount=listing.price - 5)
     return World(
         owner=owner,
         buyer=buyer,
@@ -96,6 +99,7 @@ def build_world() -> World:
         saved_search=saved_search,
         review=review,
         conversation=conversation,
+        offer=offer,
     )
 
 
@@ -164,6 +168,8 @@ def url_kwargs(name: str, world: World) -> dict:
         pk = world.review.pk
     if name.startswith("messaging:") and name != "messaging:start":
         pk = world.conversation.pk
+    if name == "orders:offer_respond":
+        pk = world.offer.pk
     values["pk"] = pk
     return {k: values[k] for k in wanted}
 
@@ -202,6 +208,8 @@ LOGIN_REQUIRED = {
     "messaging:conversation",
     "messaging:poll",
     "messaging:report",
+    "orders:offer_make",
+    "orders:offer_list",
 }
 # Pages a member may only open on their own objects (stranger: 404/403, never the page).
 PRIVATE_TO_PARTIES = {
@@ -224,6 +232,8 @@ PRIVATE_TO_PARTIES = {
     "messaging:block",
     "messaging:unblock",
     "messaging:report",
+    "orders:offer_respond",
+    "orders:offer_likers",
 }
 
 
@@ -289,7 +299,9 @@ def snapshot(world: World) -> dict:
     draft = Listing.objects.get(pk=world.draft.pk)
     order = Order.objects.get(pk=world.order.pk)
     checkout = Checkout.objects.get(pk=world.checkout.pk)
+    offer = Offer.objects.get(pk=world.offer.pk)
     return {
+        "offer": (offer.status, offer.amount, offer.expires_at),
         "listing": (listing.status, listing.title, listing.price, listing.deleted_at),
         "draft": (draft.status, draft.deleted_at),
         "images": list(

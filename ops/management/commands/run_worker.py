@@ -1,9 +1,10 @@
 """The background worker: runs the periodic operator commands on their schedule.
 
 One loop for every deployment (Procfile `worker`, compose `worker`): expired checkout holds
-every minute, refunds that never reached the gateway, alert checks and unread-message emails
-every 5 minutes, auto-completion of delivered orders every 15 minutes, saved-search and
-new-follower digests every hour (at most one email of each per member per day).
+and unpaid accepted offers every minute; unanswered offers, refunds that never reached the
+gateway, alert checks and unread-message emails every 5 minutes; auto-completion of delivered
+orders every 15 minutes; saved-search and new-follower digests every hour (at most one email of
+each per member per day).
 """
 
 import logging
@@ -22,6 +23,7 @@ logger = logging.getLogger(__name__)
 # (command, every N ticks of one minute, extra arguments)
 SCHEDULE: list[tuple[str, int, tuple[str, ...]]] = [
     ("release_reservations", 1, ()),
+    ("offers_expire", 5, ()),
     ("retry_refunds", 5, ()),
     ("ops_status", 5, ()),
     ("complete_orders", 15, ()),
