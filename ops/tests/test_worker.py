@@ -71,6 +71,7 @@ def test_a_failing_job_does_not_stop_the_others(monkeypatch):
     run_worker.run_tick(0)
     assert ran == [
         "release_reservations",
+        "offers_expire",
         "ops_status",
         "complete_orders",
         "db_backup",
@@ -78,8 +79,4 @@ def test_a_failing_job_does_not_stop_the_others(monkeypatch):
         "saved_searches_digest",
         "followers_digest",
         "messages_notify_unread",
-        "offers_expire",
-        "ops_status",
-        "complete_orders",
-        "db_backup",
     ]
