@@ -59,6 +59,7 @@ OFFER_SUBJECTS = {
     "offer_received": "{who} offered {amount} for “{title}”",
     "offer_from_seller": "{who} offers you “{title}” for {amount}",
     "offer_answered": "Your offer on “{title}”: {outcome}",
+    "offer_expiring": "Answer soon: the offer on “{title}” ({amount}) expires in a few hours",
 }
 OFFER_OUTCOMES = {
     "accepted": "accepted",

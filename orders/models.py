@@ -542,6 +542,9 @@ class Offer(TimeStampedModel):
     buyer_amount = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
     currency = models.CharField(max_length=3)
     expires_at = models.DateTimeField()
+    # When the member who must answer was reminded that the current step is about to lapse
+    # (None: not yet; a counter-offer starts a new step and clears it).
+    reminded_at = models.DateTimeField(null=True, blank=True)
     # The checkout the agreed price went into (its reservation took over the offer's hold).
     checkout = models.ForeignKey(
         Checkout, null=True, blank=True, on_delete=models.SET_NULL, related_name="offers"

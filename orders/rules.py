@@ -122,6 +122,8 @@ OFFER_FLOOR_RATIO = Decimal("0.60")
 OFFER_ANSWER_TIME = timedelta(hours=48)
 # How long an accepted offer holds the item in the buyer's cart at the agreed price.
 OFFER_HOLD_TIME = timedelta(hours=24)
+# The member who must answer an offer gets one reminder when this little time is left.
+OFFER_REMINDER_BEFORE = timedelta(hours=6)
 # A seller sends an offer to the members who saved an item at most this often.
 LIKERS_OFFER_INTERVAL = timedelta(hours=24)
 # Offers a member may make (or send to likers) per hour, on top of the site-wide POST limit.

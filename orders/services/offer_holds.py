@@ -26,7 +26,9 @@ from marketplace.models import Listing
 from marketplace.rules import listing_sale_problem
 from marketplace.services import listing_release_stock, listing_reserve_stock, listings_lock
 from marketplace.templatetags.catalog import money
+from orders.emails import queue_offer_email
 from orders.models import Cart, CartItem, Checkout, Offer
+from orders.rules import OFFER_REMINDER_BEFORE
 
 S = Offer.Status
 
@@ -105,6 +107,33 @@ def offers_expire(*, now: datetime | None = None) -> int:
                     kind="offer_expired",
                     text=f"Offer expired: {offer_money(offer)}",
                     actor_id=None,
+                )
+    return count
+
+
+def offers_remind_expiring(*, now: datetime | None = None) -> int:
+    """Remind the member who must answer an offer (the seller of a pending offer, the buyer of
+    a counter-offer) once, when less than OFFER_REMINDER_BEFORE is left.
+
+    Idempotent: `reminded_at` is set by one conditional UPDATE per offer before its email is
+    queued, so a second run or a racing answer sends nothing more. Returns how many.
+    """
+    now = now or timezone.now()
+    count = 0
+    window = {
+        "status__in": (S.PENDING, S.COUNTERED),
+        "reminded_at__isnull": True,
+        "expires_at__gt": now,
+        "expires_at__lte": now + OFFER_REMINDER_BEFORE,
+    }
+    for offer in Offer.objects.filter(**window).only("pk", "status"):
+        with transaction.atomic():
+            if Offer.objects.filter(pk=offer.pk, **window).update(reminded_at=now):
+                count += 1
+                queue_offer_email(
+                    offer_id=offer.pk,
+                    template="offer_expiring",
+                    to_buyer=offer.status == S.COUNTERED,
                 )
     return count
 

@@ -267,7 +267,8 @@ def _counter(offer: Offer, *, actor, now: datetime, amount: Decimal | None) -> N
     offer.amount = amount
     offer.status = S.COUNTERED
     offer.expires_at = now + OFFER_ANSWER_TIME
-    offer_save(offer, "amount", "status", "expires_at")
+    offer.reminded_at = None
+    offer_save(offer, "amount", "status", "expires_at", "reminded_at")
     thread_line(
         offer,
         kind="offer_countered",

@@ -286,6 +286,32 @@ def test_expired_counter_cannot_be_accepted_before_the_job_runs(buyer, listing):
         act(offer, buyer, "accept")
 
 
+def test_the_member_who_must_answer_is_reminded_once_before_the_offer_lapses(
+    buyer, listing, mailoutbox, django_capture_on_commit_callbacks
+):
+    """Six hours before a pending offer lapses the seller gets one reminder; after a counter
+    the buyer must answer, and gets their own reminder for the new step."""
+    offer = make(buyer, listing)
+    early = timezone.now() + timedelta(hours=41)
+    soon = timezone.now() + timedelta(hours=43)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert offer_holds.offers_remind_expiring(now=early) == 0
+        assert offer_holds.offers_remind_expiring(now=soon) == 1
+        assert offer_holds.offers_remind_expiring(now=soon) == 0
+    reminders = [m for m in mailoutbox if "expires in a few hours" in m.subject]
+    assert [m.to for m in reminders] == [[listing.seller.email]]
+    assert "Accept, decline or counter" in reminders[0].body
+
+    act(offer, listing.seller, "counter", "45.00")
+    with django_capture_on_commit_callbacks(execute=True):
+        # The counter starts a new 48 h step, with its own reminder.
+        assert offer_holds.offers_remind_expiring(now=early) == 0
+        assert offer_holds.offers_remind_expiring(now=soon) == 1
+    reminders = [m for m in mailoutbox if "expires in a few hours" in m.subject]
+    assert reminders[-1].to == [buyer.email]
+    assert "counter-offer" in reminders[-1].body
+
+
 # --- The hold and checkout ------------------------------------------------------------------------
 def test_accepted_offer_blocks_other_buyers(buyer, listing):
     """While the offer holds the item, another shopper can't add it or check it out."""
