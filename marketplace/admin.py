@@ -1,6 +1,8 @@
 from django.contrib import admin
 
 from marketplace.models import Category, Favourite, Listing, ListingImage
+from marketplace.selectors import category_path_names
+from marketplace.services import category_listing_names_refresh
 
 
 @admin.register(Category)
@@ -12,6 +14,12 @@ class CategoryAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ("name",)}
     autocomplete_fields = ["parent"]
     ordering = ["parent__id", "position", "name"]
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        if change and {"name", "parent"} & set(form.changed_data):
+            # Listings carry their category path's names for search.
+            category_listing_names_refresh(category_id=obj.pk)
 
 
 class ListingImageInline(admin.TabularInline):
@@ -49,6 +57,11 @@ class ListingAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     inlines = [ListingImageInline]
     show_full_result_count = False
+
+    def save_model(self, request, obj, form, change) -> None:
+        if not change or "category" in form.changed_data:
+            obj.category_names = category_path_names(obj.category_id)
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(Favourite)

@@ -126,6 +126,10 @@ class Listing(TimeStampedModel):
     # Moderation: hidden by staff; the seller still sees it, nobody else does.
     is_hidden = models.BooleanField(default=False)
     view_count = models.PositiveIntegerField(default=0)
+    # The names of the category and its ancestors ("Women Tops T-shirts"), copied here so the
+    # search vector (a generated column on PostgreSQL, see migration 0004) can weigh them.
+    # Set by the listing services and refreshed by category_listing_names_refresh.
+    category_names = models.TextField(blank=True, default="", editable=False)
 
     objects = ListingQuerySet.as_manager()
 
@@ -141,7 +145,8 @@ class Listing(TimeStampedModel):
             models.Index(fields=["category", "status", "-published_at"], name="listing_category"),
             models.Index(fields=["seller", "status"], name="listing_seller_status"),
             models.Index(fields=["price"], name="listing_price"),
-            models.Index(fields=["size"], name="listing_size"),
+            # Filters compare LOWER(size) / LOWER(brand) with LOWER(value): these indexes match.
+            models.Index(Lower("size"), name="listing_size_ci"),
             models.Index(fields=["condition"], name="listing_condition"),
             models.Index(Lower("brand"), name="listing_brand_ci"),
             models.Index(fields=["deleted_at"], name="listing_deleted_at"),

@@ -17,6 +17,7 @@ from core import analytics
 from core.audit import audit_log
 from marketplace.exceptions import ListingNotPublishable, ListingStateError
 from marketplace.models import Category, Listing, ListingImage, listing_slug
+from marketplace.selectors import category_path_names
 from marketplace.services.access import access_listing_for_seller, may_manage_listing
 from marketplace.services.images import files_removed_on_error, images_process, images_store
 
@@ -118,6 +119,7 @@ def listing_create(
             seller=seller,
             slug=listing_slug(details.title),
             currency=settings.CURRENCY,
+            category_names=category_path_names(details.category.pk),
             **details.values(),
         )
         images_store(listing=listing, images=processed, written=written)
@@ -158,7 +160,8 @@ def listing_update(*, user: User, listing_id: int, details: ListingDetails) -> L
     for name, value in values.items():
         setattr(listing, name, value)
     listing.slug = listing_slug(details.title)
-    listing.save(update_fields=[*values, "slug", "updated_at"])
+    listing.category_names = category_path_names(details.category.pk)
+    listing.save(update_fields=[*values, "slug", "category_names", "updated_at"])
     audit_log(action="listing.updated", actor=user, target=listing)
     return listing
 
