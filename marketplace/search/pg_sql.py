@@ -44,7 +44,7 @@ class ListingSQL(Expression):
 
     def as_sql(self, compiler, connection):
         alias = compiler.query.get_initial_alias()
-        return self.sql.replace("{t}", compiler.quote_name_unless_alias(alias)), self.params
+        return self.sql.replace("{t}", compiler.quote_name(alias)), self.params
 
 
 def tsquery_sql(q: str, *, prefix: bool) -> str:
@@ -72,21 +72,26 @@ def text_rank(q: str, *, prefix: bool) -> ListingSQL:
     )
 
 
-def trigram_match(words: str) -> ListingSQL:
-    """Title or brand has a word like `words` (pg_trgm word similarity above the session's
-    pg_trgm.word_similarity_threshold); both sides use the GIN trigram indexes."""
+def trigram_match(words: list[str]) -> ListingSQL:
+    """Each of `words` is like a word of the title or of the brand (pg_trgm word similarity
+    above the session's pg_trgm.word_similarity_threshold): an AND of ORs that the GIN
+    trigram indexes answer (BitmapAnd of BitmapOrs)."""
+    one = "(threadly_fold({t}.title) %%> threadly_fold(%s) OR threadly_fold({t}.brand) %%> threadly_fold(%s))"
     return ListingSQL(
-        "(threadly_fold({t}.title) %%> threadly_fold(%s) "
-        "OR threadly_fold({t}.brand) %%> threadly_fold(%s))",
-        [words, words],
+        " AND ".join([one] * len(words)),
+        [word for word in words for _ in range(2)],
         BooleanField(),
     )
 
 
-def trigram_similarity(words: str) -> ListingSQL:
-    return ListingSQL(
+def trigram_similarity(words: list[str]) -> ListingSQL:
+    """How alike: the sum over `words` of their best word similarity in title or brand."""
+    one = (
         "GREATEST(word_similarity(threadly_fold(%s), threadly_fold({t}.title)), "
-        "word_similarity(threadly_fold(%s), threadly_fold({t}.brand)))",
-        [words, words],
+        "word_similarity(threadly_fold(%s), threadly_fold({t}.brand)))"
+    )
+    return ListingSQL(
+        " + ".join([one] * len(words)),
+        [word for word in words for _ in range(2)],
         FloatField(),
     )

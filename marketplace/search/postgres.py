@@ -22,9 +22,10 @@ from django.db.models import Q, QuerySet
 from marketplace.models import Listing
 from marketplace.search import pg_sql
 from marketplace.search.engine import DatabaseSearchBackend
-from marketplace.search.text import fold, has_words, plain_words, prefix_last_word
+from marketplace.search.text import fold, has_words, parse, plain_words, prefix_last_word
 
 TYPO_LIMIT = 200
+MAX_TYPO_WORDS = 5
 # pg_trgm word similarity: "patagnoia" vs "patagonia" is 0.5 (the default threshold, 0.6,
 # would miss it); below ~0.4 unrelated words start to match.
 WORD_SIMILARITY = "0.45"
@@ -57,10 +58,18 @@ class PostgresSearchBackend(DatabaseSearchBackend):
     def typo_matches(self, q: str, listings: QuerySet[Listing]) -> tuple[list[int], str]:
         """Listings whose title or brand has words like the query's (trigram word similarity
         over the GIN trigram indexes), most similar first, and the query with each unknown
-        word replaced by the closest word of those listings ("patagnoia" -> "Patagonia")."""
-        words = " ".join(_query_words(q))[:200]
-        if len(words) < 3:
+        word replaced by the closest word of those listings ("patagnoia" -> "Patagonia").
+
+        Only when some word of the query is unknown to those listings (a real typo, not a
+        precise query with few results), and never listings the query excludes (-word).
+        """
+        words = [word for word in _query_words(q) if len(word) >= 3][:MAX_TYPO_WORDS]
+        if not words:
             return [], ""
+        for group in parse(q):
+            for term in group:
+                if term.negated:
+                    listings = listings.exclude(pg_sql.text_match(term.text, prefix=False))
         with transaction.atomic(using=listings.db):
             with connections[listings.db].cursor() as cursor:
                 # Local to this transaction (savepoint): the threshold the %> operator uses.
@@ -74,7 +83,10 @@ class PostgresSearchBackend(DatabaseSearchBackend):
                 .order_by("-_similarity", "-published_at", "-id")
                 .values_list("pk", "title", "brand")[:TYPO_LIMIT]
             )
-        return [pk for pk, _title, _brand in rows], _corrected(q, rows)
+        corrected = _corrected(q, rows)
+        if not corrected:
+            return [], ""
+        return [pk for pk, _title, _brand in rows], corrected
 
 
 def _query_words(q: str) -> list[str]:
@@ -84,16 +96,21 @@ def _query_words(q: str) -> list[str]:
 
 def _corrected(q: str, rows: list[tuple[int, str, str]]) -> str:
     """`q` with each word that none of `rows` contains replaced by their closest word, as
-    spelled there; "" when nothing changes."""
+    spelled there; "" when nothing changes. The last word, still being typed, is known when
+    it begins a word of `rows`."""
     spellings: dict[str, Counter[str]] = {}
     for _pk, title, brand in rows:
         for original in _ORIGINAL_WORD.findall(f"{brand} {title}"):
             folded = fold(original)
             if len(folded) >= 3:
                 spellings.setdefault(folded, Counter())[original] += 1
+    words = _query_words(q)
     corrections: dict[str, str] = {}
-    for word in _query_words(q):
+    for position, word in enumerate(words):
         if word in spellings or word in corrections or len(word) < 3:
+            continue
+        typing = position == len(words) - 1 and prefix_last_word(q)
+        if typing and any(known.startswith(word) for known in spellings):
             continue
         best, best_ratio = "", 0.0
         for candidate in spellings:
