@@ -1,22 +1,27 @@
 """What the two database backends share: one search() in a bounded number of queries.
 
 Per search (a page of /browse/):
-1. the facet sample: the matches of the query and category without the facet filters,
-   freshest first, at most SAMPLE_SIZE + 1 rows of (category, size, brand, condition,
-   price). If it holds every match, the total and the facet counts are exact and come from
-   it; otherwise
-2. a count of the filtered matches that stops at TOTAL_CAP + 1 ("1 000+ results"), and an
-   estimate of the matches (a backend hook) to scale the facet counts;
-3. the page: keyset (newest, price) or, for relevance, the best of the CANDIDATES freshest
-   matches.
-When a query finds fewer than FEW_RESULTS, a backend may add typo-tolerant matches and a
-"did you mean" (PostgreSQL does).
+1. The facet sample: the matches of the query and category without the facet filters,
+   newest first, at most SAMPLE_SIZE + 1 rows of (id, published_at, price, category, size,
+   brand, condition). It is the start of the newest-first walk.
+2. If it holds every match (a small result), everything comes from it: the exact total and
+   facet counts and the page itself (keyset, or for relevance ranked by one query on those
+   ids). No query then depends on the planner guessing how rare a word is.
+3. Otherwise (many matches): the total is "1 000+" when the sample alone shows it, else a
+   count that stops at TOTAL_CAP + 1; facet counts are scaled by the backend's estimate of
+   the matches; newest-first pages inside the sample come from it and deeper ones from a
+   keyset walk of the newest index; price sorts walk the price index; relevance ranks the
+   CANDIDATES freshest matches (from the sample when it has them).
+When a query finds fewer than FEW_RESULTS, a backend may correct misspelt words ("did you
+mean") and the results then include what the corrected query finds.
 """
 
+import math
+from collections.abc import Callable
 from typing import NamedTuple
 from urllib.parse import urlencode
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import Expression, F, Q, QuerySet
 from django.db.models.functions import Lower
 from django.urls import reverse
 
@@ -28,21 +33,32 @@ from marketplace.search.filtering import FACET_FILTERS, listings_matching
 from marketplace.search.text import fold, has_words
 
 TOTAL_CAP = 1000
-CANDIDATES = 2000
+CANDIDATES = 1000
 FEW_RESULTS = 3
 MAX_PER_PAGE = 100
 SUGGEST_QUERY_MAX = 100
 BRAND_SAMPLE = 500
 
+# fetch(backwards, limit) -> [(sort value, id)] in walk order, after the cursor if any.
+Fetch = Callable[[bool, int], list[tuple]]
+
 
 class Measure(NamedTuple):
-    """The facet sample and what it tells: the total (exact, or capped with `lower_bound`)
-    and whether facet counts are `approximate` (scaled by `scale`)."""
+    """What the facet sample tells.
+
+    `sample`: at most SAMPLE_SIZE rows for the facets. `matching`: the fetched rows (one more
+    than the sample) that pass the facet filters, newest first: every match down to
+    `boundary` (the last fetched row's (published_at, id)). `exact`: they are all the
+    matches. Otherwise the total may be a lower bound and facet counts are scaled by
+    `scale`.
+    """
 
     sample: list[facets.Row]
+    matching: list[facets.Row]
     total: int
+    exact: bool = True
+    boundary: tuple | None = None
     lower_bound: bool = False
-    approximate: bool = False
     scale: float = 1.0
 
 
@@ -55,8 +71,8 @@ class DatabaseSearchBackend:
     def text_match(self, q: str) -> Q | None:
         raise NotImplementedError
 
-    def relevance(self, q: str) -> list:
-        """ORDER BY expressions that put the best matches first (before freshness)."""
+    def relevance(self, q: str) -> Expression | None:
+        """A score, higher for better matches of `q` (None: all equal)."""
         raise NotImplementedError
 
     def title_match(self, q: str) -> Q:
@@ -66,9 +82,9 @@ class DatabaseSearchBackend:
         """About how many rows `listings` has (only called when there are many)."""
         raise NotImplementedError
 
-    def typo_matches(self, q: str, listings: QuerySet[Listing]) -> tuple[list[int], str]:
-        """(ids of `listings` that look like `q` despite typos, a corrected query or "")."""
-        return [], ""
+    def typo_correction(self, q: str, listings: QuerySet[Listing]) -> str:
+        """`q` with misspelt words corrected from what `listings` hold, or "" (none)."""
+        return ""
 
     # --- SearchBackend -----------------------------------------------------------------
     def search(self, filters: ListingFilters, *, cursor: str = "", per_page: int) -> SearchPage:
@@ -93,17 +109,26 @@ class DatabaseSearchBackend:
             unmatched = listings_matching(
                 filters, text=None, category_ids=category_ids, skip=FACET_FILTERS
             )
-            extra_ids, did_you_mean = self.typo_matches(filters.q, unmatched)
-            if extra_ids:
-                text = text | Q(pk__in=extra_ids)
+            did_you_mean = self.typo_correction(filters.q, unmatched)
+            corrected = self.text_match(did_you_mean) if did_you_mean else None
+            if corrected is not None:  # show what the corrected query finds too
+                text = text | corrected
                 measure = self._measure(filters, text, category_ids)
-        listings = listings_matching(filters, text=text, category_ids=category_ids)
         if sort == "relevance":
             ids, next_cursor, previous_cursor = self._relevance_page(
-                listings, filters.q, cursor, per_page
+                measure, filters, text, category_ids, cursor, per_page
             )
         else:
-            ids, next_cursor, previous_cursor = self._keyset_page(listings, sort, cursor, per_page)
+            position = cursors.decode(cursor, sort=sort, max_offset=CANDIDATES)
+            memory = _fetch_in_memory(measure.matching, sort, position)
+            if measure.exact:
+                fetch = memory
+            else:
+                listings = listings_matching(filters, text=text, category_ids=category_ids)
+                fetch = _fetch_sql(listings, sort, position)
+                if sort == "newest":
+                    fetch = _fetch_newest_prefix(memory, fetch, position, measure.boundary)
+            ids, next_cursor, previous_cursor = _keyset_page(fetch, sort, position, per_page)
         return SearchPage(
             ids=tuple(ids),
             total=measure.total,
@@ -112,7 +137,7 @@ class DatabaseSearchBackend:
                 measure.sample,
                 filters,
                 tree=selectors.category_tree(),
-                approximate=measure.approximate,
+                approximate=not measure.exact,
                 scale=measure.scale,
             ),
             next_cursor=next_cursor,
@@ -124,69 +149,79 @@ class DatabaseSearchBackend:
 
     def _measure(
         self, filters: ListingFilters, text: Q | None, category_ids: list[int] | None
-    ) -> "Measure":
+    ) -> Measure:
         base = listings_matching(filters, text=text, category_ids=category_ids, skip=FACET_FILTERS)
-        sample = [
+        fetched = [
             facets.Row(*row)
-            for row in base.order_by("-published_at", "-id").values_list(
-                "category_id", "size", "brand", "condition", "price"
-            )[: facets.SAMPLE_SIZE + 1]
+            for row in base.order_by("-published_at", "-id").values_list(*facets.COLUMNS)[
+                : facets.SAMPLE_SIZE + 1
+            ]
         ]
-        if len(sample) <= facets.SAMPLE_SIZE:
-            return Measure(sample, facets.count_matching(sample, filters))
-        sample = sample[: facets.SAMPLE_SIZE]
-        listings = listings_matching(filters, text=text, category_ids=category_ids)
-        total = listings.values("pk")[: TOTAL_CAP + 1].count()
-        scale = max(self.estimate(base), len(sample) + 1) / len(sample)
+        matching = facets.matching(fetched, filters)
+        if len(fetched) <= facets.SAMPLE_SIZE:
+            return Measure(fetched, matching, len(matching))
+        last = fetched[-1]
+        boundary = (last.published_at, last.pk) if last.published_at is not None else None
+        if len(matching) > TOTAL_CAP:
+            total = len(matching)  # no need to count: it's "1 000+"
+        else:
+            listings = listings_matching(filters, text=text, category_ids=category_ids)
+            total = listings.values("pk")[: TOTAL_CAP + 1].count()
+        sample = fetched[: facets.SAMPLE_SIZE]
         return Measure(
             sample,
+            matching,
             min(total, TOTAL_CAP),
+            exact=False,
+            boundary=boundary,
             lower_bound=total > TOTAL_CAP,
-            approximate=True,
-            scale=scale,
+            scale=max(self.estimate(base), len(fetched)) / len(sample),
         )
-
-    def _keyset_page(
-        self, listings: QuerySet[Listing], sort: str, cursor: str, per_page: int
-    ) -> tuple[list[int], str, str]:
-        field, _descending = cursors.KEYSETS[sort]
-        position = cursors.decode(cursor, sort=sort, max_offset=CANDIDATES)
-        backwards = position is not None and position.backwards
-        if sort == "newest":  # a listing for sale always has one; the keyset needs it
-            listings = listings.filter(published_at__isnull=False)
-        if position is not None:
-            listings = listings.filter(cursors.after(sort, position))
-        rows = list(
-            listings.order_by(*cursors.ordering(sort, backwards=backwards)).values_list(
-                field, "pk"
-            )[: per_page + 1]
-        )
-        more = len(rows) > per_page
-        rows = rows[:per_page]
-        if backwards:
-            rows.reverse()
-        if not rows:
-            return [], "", ""
-        has_next = more if not backwards else True
-        has_previous = position is not None and (more if backwards else True)
-        first, last = rows[0], rows[-1]
-        next_cursor = cursors.encode_key(sort, *last) if has_next else ""
-        previous_cursor = cursors.encode_key(sort, *first, backwards=True) if has_previous else ""
-        return [pk for _value, pk in rows], next_cursor, previous_cursor
 
     def _relevance_page(
-        self, listings: QuerySet[Listing], q: str, cursor: str, per_page: int
+        self,
+        measure: Measure,
+        filters: ListingFilters,
+        text: Q | None,
+        category_ids: list[int] | None,
+        cursor: str,
+        per_page: int,
     ) -> tuple[list[int], str, str]:
-        """Rank the CANDIDATES freshest matches (not the whole match: a term in 90% of the
-        catalog stays cheap), then page through them by offset."""
+        """Rank at most CANDIDATES matches (the freshest ones when there are more: a word in
+        90% of the catalog costs the same as a rare one), then page by offset."""
         position = cursors.decode(cursor, sort="relevance", max_offset=CANDIDATES)
         offset = position.offset if position is not None else 0
-        candidates = listings.order_by("-published_at", "-id").values("pk")[:CANDIDATES]
-        ids = list(
-            Listing.objects.filter(pk__in=candidates)
-            .order_by(*self.relevance(q), F("published_at").desc(nulls_last=True), "-id")
-            .values_list("pk", flat=True)[offset : offset + per_page + 1]
-        )
+        score = self.relevance(filters.q)
+        if measure.exact or len(measure.matching) >= CANDIDATES:
+            # The candidates are in the sample already (the freshest matches, newest first).
+            candidates = measure.matching[:CANDIDATES]
+            ranks = {}
+            if score is not None and candidates:
+                ranks = dict(
+                    Listing.objects.filter(pk__in=[row.pk for row in candidates])
+                    .annotate(_score=score)
+                    .values_list("pk", "_score")
+                )
+            ordered = sorted(
+                candidates,
+                key=lambda row: (
+                    -(ranks.get(row.pk) or 0),
+                    -row.published_at.timestamp() if row.published_at else math.inf,
+                    -row.pk,
+                ),
+            )
+            ids = [row.pk for row in ordered[offset : offset + per_page + 1]]
+        else:
+            listings = listings_matching(filters, text=text, category_ids=category_ids)
+            candidates = listings.order_by("-published_at", "-id").values("pk")[:CANDIDATES]
+            ordering = [F("published_at").desc(nulls_last=True), "-id"]
+            if score is not None:
+                ordering.insert(0, score.desc())
+            ids = list(
+                Listing.objects.filter(pk__in=candidates)
+                .order_by(*ordering)
+                .values_list("pk", flat=True)[offset : offset + per_page + 1]
+            )
         next_cursor = (
             cursors.encode_offset(offset + per_page)
             if len(ids) > per_page and offset + per_page < CANDIDATES
@@ -279,3 +314,68 @@ class DatabaseSearchBackend:
 
     def index_listings(self, listing_ids: list[int]) -> None:
         """Nothing to do: the database is the index."""
+
+
+def _fetch_sql(listings: QuerySet[Listing], sort: str, position) -> Fetch:
+    field, _descending = cursors.KEYSETS[sort]
+    if sort == "newest":  # a listing for sale always has one; the keyset needs it
+        listings = listings.filter(published_at__isnull=False)
+
+    def fetch(backwards: bool, limit: int) -> list[tuple]:
+        rows = listings
+        if position is not None:
+            rows = rows.filter(cursors.after(sort, position))
+        ordering = cursors.ordering(sort, backwards=backwards)
+        return list(rows.order_by(*ordering).values_list(field, "pk")[:limit])
+
+    return fetch
+
+
+def _fetch_in_memory(rows: list[facets.Row], sort: str, position) -> Fetch:
+    """The same walk as _fetch_sql over rows already in memory (a small result)."""
+    field, descending = cursors.KEYSETS[sort]
+    keyed = [(getattr(row, field), row.pk) for row in rows if getattr(row, field) is not None]
+
+    def fetch(backwards: bool, limit: int) -> list[tuple]:
+        downwards = descending != backwards
+        ordered = sorted(keyed, reverse=downwards)
+        if position is not None:
+            key = position.key
+            ordered = [row for row in ordered if (row < key if downwards else row > key)]
+        return ordered[:limit]
+
+    return fetch
+
+
+def _fetch_newest_prefix(memory: Fetch, sql: Fetch, position, boundary: tuple | None) -> Fetch:
+    """Newest first, the sample is the start of the walk: pages inside it come from memory,
+    the SQL walk only past it."""
+
+    def fetch(backwards: bool, limit: int) -> list[tuple]:
+        covered = boundary is not None and (position is None or position.key >= boundary)
+        if covered:
+            rows = memory(backwards, limit)
+            if backwards or len(rows) == limit:
+                return rows
+        return sql(backwards, limit)
+
+    return fetch
+
+
+def _keyset_page(
+    fetch: Fetch, sort: str, position: cursors.Position | None, per_page: int
+) -> tuple[list[int], str, str]:
+    """One page of a keyset walk and the cursors around it."""
+    backwards = position is not None and position.backwards
+    rows = fetch(backwards, per_page + 1)
+    more = len(rows) > per_page
+    rows = rows[:per_page]
+    if backwards:
+        rows.reverse()
+    if not rows:
+        return [], "", ""
+    has_next = more if not backwards else True
+    has_previous = position is not None and (more if backwards else True)
+    next_cursor = cursors.encode_key(sort, *rows[-1]) if has_next else ""
+    previous_cursor = cursors.encode_key(sort, *rows[0], backwards=True) if has_previous else ""
+    return [pk for _value, pk in rows], next_cursor, previous_cursor

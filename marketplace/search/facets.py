@@ -9,13 +9,14 @@ exact; otherwise they are scaled up to an estimate of the matches and marked app
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from decimal import Decimal
 from typing import NamedTuple
 
 from marketplace.models import ListingCondition
 from marketplace.search.base import Facet, FacetValue, ListingFilters
 
-SAMPLE_SIZE = 2000
+SAMPLE_SIZE = 1000
 BRANDS_SHOWN = 10
 SIZES_SHOWN = 20
 # (value for the URL, min_price, max_price, label): the bands partition prices exactly
@@ -29,33 +30,43 @@ PRICE_BANDS = (
 )
 
 
+# The sample's columns (Row's fields, in order).
+COLUMNS = ("pk", "published_at", "price", "category_id", "size", "brand", "condition")
+SIZE, BRAND, CONDITION, PRICE = 1, 2, 4, 8
+ALL = SIZE | BRAND | CONDITION | PRICE
+FACET_BITS = {"size": SIZE, "brand": BRAND, "condition": CONDITION, "price": PRICE}
+
+
 class Row(NamedTuple):
+    pk: int
+    published_at: datetime | None
+    price: Decimal
     category_id: int
     size: str
     brand: str
     condition: str
-    price: Decimal
 
 
-def passes(row: Row, filters: ListingFilters, *, skip: str = "") -> dict[str, bool]:
-    """Which facet filters `row` passes (the Python twin of filtering.listings_matching)."""
-    return {
-        "size": skip == "size" or not filters.size or row.size.lower() == filters.size.lower(),
-        "brand": skip == "brand" or not filters.brand or row.brand.lower() == filters.brand.lower(),
-        "condition": skip == "condition"
-        or not filters.condition
-        or row.condition == filters.condition,
-        "price": skip == "price"
-        or (
-            (filters.min_price is None or row.price >= filters.min_price)
-            and (filters.max_price is None or row.price <= filters.max_price)
-        ),
-    }
+def passed(row: Row, filters: ListingFilters) -> int:
+    """The facet filters `row` passes, as bits (the Python twin of
+    filtering.listings_matching's size, brand, condition and price filters)."""
+    bits = 0
+    if not filters.size or row.size.lower() == filters.size.lower():
+        bits |= SIZE
+    if not filters.brand or row.brand.lower() == filters.brand.lower():
+        bits |= BRAND
+    if not filters.condition or row.condition == filters.condition:
+        bits |= CONDITION
+    if (filters.min_price is None or row.price >= filters.min_price) and (
+        filters.max_price is None or row.price <= filters.max_price
+    ):
+        bits |= PRICE
+    return bits
 
 
-def count_matching(rows: Iterable[Row], filters: ListingFilters) -> int:
-    """How many rows pass every facet filter."""
-    return sum(all(passes(row, filters).values()) for row in rows)
+def matching(rows: Iterable[Row], filters: ListingFilters) -> list[Row]:
+    """The rows that pass every facet filter."""
+    return [row for row in rows if passed(row, filters) == ALL]
 
 
 def build(
@@ -70,9 +81,14 @@ def build(
     `approximate`: the sample is only part of the matches; counts are multiplied by `scale`
     (the estimated matches per sampled row) and rounded."""
 
+    bits = [passed(row, filters) for row in rows]
+
+    bits = [passed(row, filters) for row in rows]
+
     def rows_for(facet: str) -> list[Row]:
-        others = [name for name in ("size", "brand", "condition", "price") if name != facet]
-        return [row for row in rows if all(passes(row, filters, skip=facet)[n] for n in others)]
+        """Rows passing every filter but the facet's own."""
+        needed = ALL & ~FACET_BITS.get(facet, 0)
+        return [row for row, got in zip(rows, bits, strict=True) if got & needed == needed]
 
     def shown(count: int) -> int:
         return _estimate(count, scale) if approximate else count

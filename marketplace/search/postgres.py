@@ -5,8 +5,9 @@
   ("levis" finds Levi's, "cafe" finds café), the last word a prefix ("patag"). See pg_sql.
 - Relevance: ts_rank_cd with those weights, then freshness, over the CANDIDATES freshest
   matches only, so a word found in 90% of the catalog costs the same as a rare one.
-- Typos: when a query finds fewer than FEW_RESULTS, pg_trgm word similarity on the folded
-  title and brand (GIN trigram indexes) adds look-alikes and offers "Did you mean …?".
+- Typos: when a query finds fewer than FEW_RESULTS and has a word no listing has, pg_trgm
+  word similarity on the folded title and brand (GIN trigram indexes) finds the closest
+  word: the page offers "Did you mean …?" and also shows what the corrected query finds.
 - Facets, totals and pages: engine.DatabaseSearchBackend (bounded sample, capped count,
   keyset cursors); approximate facet counts are scaled by the planner's row estimate.
 """
@@ -17,15 +18,15 @@ import re
 from collections import Counter
 
 from django.db import connections, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Expression, Q, QuerySet
 
 from marketplace.models import Listing
 from marketplace.search import pg_sql
 from marketplace.search.engine import DatabaseSearchBackend
-from marketplace.search.text import fold, has_words, parse, plain_words, prefix_last_word
+from marketplace.search.text import fold, has_words, plain_words, prefix_last_word
 
-TYPO_LIMIT = 200
 MAX_TYPO_WORDS = 5
+LOOK_ALIKES = 20  # listings read per unknown word to find its correction
 # pg_trgm word similarity: "patagnoia" vs "patagonia" is 0.5 (the default threshold, 0.6,
 # would miss it); below ~0.4 unrelated words start to match.
 WORD_SIMILARITY = "0.45"
@@ -42,8 +43,8 @@ class PostgresSearchBackend(DatabaseSearchBackend):
             return None
         return Q(pg_sql.text_match(q, prefix=prefix_last_word(q)))
 
-    def relevance(self, q: str) -> list:
-        return [pg_sql.text_rank(q, prefix=prefix_last_word(q)).desc()]
+    def relevance(self, q: str) -> Expression | None:
+        return pg_sql.text_rank(q, prefix=prefix_last_word(q))
 
     def title_match(self, q: str) -> Q:
         return Q(pg_sql.title_match(q))
@@ -55,21 +56,26 @@ class PostgresSearchBackend(DatabaseSearchBackend):
             plan = plan[0]
         return int(plan["Plan"]["Plan Rows"])
 
-    def typo_matches(self, q: str, listings: QuerySet[Listing]) -> tuple[list[int], str]:
-        """Listings whose title or brand has words like the query's (trigram word similarity
-        over the GIN trigram indexes), most similar first, and the query with each unknown
-        word replaced by the closest word of those listings ("patagnoia" -> "Patagonia").
+    def typo_correction(self, q: str, listings: QuerySet[Listing]) -> str:
+        """`q` with each word that no listing for sale has replaced by the closest word of
+        titles and brands ("patagnoia" -> "Patagonia"), or "" when every word is known.
 
-        Only when some word of the query is unknown to those listings (a real typo, not a
-        precise query with few results), and never listings the query excludes (-word).
+        One EXISTS per word (at most MAX_TYPO_WORDS; the last word, still being typed, as a
+        prefix), then for each unknown word a few listings whose title or brand has a
+        similar word (pg_trgm over the GIN trigram indexes, no sorting): the correction is
+        the most similar word among them.
         """
-        words = [word for word in _query_words(q) if len(word) >= 3][:MAX_TYPO_WORDS]
-        if not words:
-            return [], ""
-        for group in parse(q):
-            for term in group:
-                if term.negated:
-                    listings = listings.exclude(pg_sql.text_match(term.text, prefix=False))
+        all_words = _query_words(q)
+        typing = all_words[-1] if all_words and prefix_last_word(q) else None
+        words = [word for word in all_words if len(word) >= 3][:MAX_TYPO_WORDS]
+        unknown = [
+            word
+            for word in words
+            if not listings.filter(pg_sql.text_match(word, prefix=word == typing)).exists()
+        ]
+        if not unknown:
+            return ""
+        rows: list[tuple[str, str]] = []
         with transaction.atomic(using=listings.db):
             with connections[listings.db].cursor() as cursor:
                 # Local to this transaction (savepoint): the threshold the %> operator uses.
@@ -77,16 +83,11 @@ class PostgresSearchBackend(DatabaseSearchBackend):
                     "SELECT set_config('pg_trgm.word_similarity_threshold', %s, true)",
                     [WORD_SIMILARITY],
                 )
-            rows = list(
-                listings.filter(pg_sql.trigram_match(words))
-                .annotate(_similarity=pg_sql.trigram_similarity(words))
-                .order_by("-_similarity", "-published_at", "-id")
-                .values_list("pk", "title", "brand")[:TYPO_LIMIT]
-            )
-        corrected = _corrected(q, rows)
-        if not corrected:
-            return [], ""
-        return [pk for pk, _title, _brand in rows], corrected
+            for word in unknown:
+                rows += listings.filter(pg_sql.trigram_match([word])).values_list("title", "brand")[
+                    :LOOK_ALIKES
+                ]
+        return _corrected(q, unknown, rows)
 
 
 def _query_words(q: str) -> list[str]:
@@ -94,24 +95,17 @@ def _query_words(q: str) -> list[str]:
     return _FOLDED_WORD.findall(" ".join(plain_words(q)))
 
 
-def _corrected(q: str, rows: list[tuple[int, str, str]]) -> str:
-    """`q` with each word that none of `rows` contains replaced by their closest word, as
-    spelled there; "" when nothing changes. The last word, still being typed, is known when
-    it begins a word of `rows`."""
+def _corrected(q: str, unknown: list[str], rows: list[tuple[str, str]]) -> str:
+    """`q` with each `unknown` word replaced by the most similar word of `rows` (titles and
+    brands), as spelled there; "" when nothing is close enough."""
     spellings: dict[str, Counter[str]] = {}
-    for _pk, title, brand in rows:
+    for title, brand in rows:
         for original in _ORIGINAL_WORD.findall(f"{brand} {title}"):
             folded = fold(original)
             if len(folded) >= 3:
                 spellings.setdefault(folded, Counter())[original] += 1
-    words = _query_words(q)
     corrections: dict[str, str] = {}
-    for position, word in enumerate(words):
-        if word in spellings or word in corrections or len(word) < 3:
-            continue
-        typing = position == len(words) - 1 and prefix_last_word(q)
-        if typing and any(known.startswith(word) for known in spellings):
-            continue
+    for word in unknown:
         best, best_ratio = "", 0.0
         for candidate in spellings:
             ratio = difflib.SequenceMatcher(None, word, candidate).ratio()

@@ -9,7 +9,7 @@ facets, totals and cursors as PostgreSQL (engine.DatabaseSearchBackend); counts 
 because they are cheap on small data.
 """
 
-from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, Expression, IntegerField, Q, QuerySet, Value, When
 from django.db.models.lookups import Contains
 
 from marketplace.models import Listing
@@ -31,7 +31,7 @@ class SimpleSearchBackend(DatabaseSearchBackend):
     def text_match(self, q: str) -> Q | None:
         return simple_text_match(q) if has_words(q) else None
 
-    def relevance(self, q: str) -> list:
+    def relevance(self, q: str) -> Expression | None:
         scores = [
             Case(
                 *(
@@ -44,11 +44,11 @@ class SimpleSearchBackend(DatabaseSearchBackend):
             for word in plain_words(q, normalise=lower_without_apostrophes)[:10]
         ]
         if not scores:
-            return []
+            return None
         total = scores[0]
         for score in scores[1:]:
             total = total + score
-        return [total.desc()]
+        return total
 
     def title_match(self, q: str) -> Q:
         words = plain_words(q, normalise=lower_without_apostrophes)[:10]

@@ -302,26 +302,48 @@ def ties():
     ]
 
 
+@pytest.fixture(params=["small result", "large result"])
+def sample_size(request, monkeypatch) -> str:
+    """Run a test on a small result (the sample holds every match) and as if the result
+    were large (a sample of 4, 5 relevance candidates): the SQL keyset walks."""
+    if request.param == "large result":
+        monkeypatch.setattr(search_facets, "SAMPLE_SIZE", 4)
+        monkeypatch.setattr(search_engine, "CANDIDATES", 5)
+        monkeypatch.setattr(search_engine, "TOTAL_CAP", 6)
+    return request.param
+
+
 @pytest.mark.parametrize("sort", ["relevance", "newest", "price_asc", "price_desc"])
-def test_cursor_pages_return_every_match_exactly_once(backend, ties, sort):
+@pytest.mark.parametrize("condition", ["", "good"])
+def test_cursor_pages_return_every_match_exactly_once(backend, ties, sort, condition, sample_size):
     """Walking the next cursors with 3 per page visits each match once, in sort order."""
     item("Plain trousers")  # not a match
-    found = every_page(backend, per_page=3, q="striped", sort=sort)
-    assert sorted(found) == sorted(x.pk for x in ties)
+    fair = item("Striped fair top", condition="fair")  # filtered out by condition=good
+    expected = [x.pk for x in ties] + ([] if condition else [fair.pk])
+    found = every_page(backend, per_page=3, q="striped", sort=sort, condition=condition)
     assert len(found) == len(set(found))
-    first_page = ids(backend, q="striped", sort=sort, per_page=100)
-    assert found == first_page
+    if sort == "relevance" and sample_size == "large result":
+        assert len(found) == 5  # only the 5 freshest matches are ranked
+        return
+    assert sorted(found) == sorted(expected)
+    all_at_once = ids(backend, q="striped", sort=sort, per_page=100, condition=condition)
+    assert found == all_at_once
 
 
 @pytest.mark.parametrize("sort", ["relevance", "newest", "price_desc"])
-def test_previous_cursor_returns_the_page_before(backend, ties, sort):
+def test_previous_cursor_returns_the_page_before(backend, ties, sort, sample_size):
     """Previous from page 3 gives page 2, and from page 2 the first page (without previous)."""
-    one = search(backend, per_page=3, q="striped", sort=sort)
-    two = search(backend, per_page=3, q="striped", sort=sort, cursor=one.next_cursor)
-    three = search(backend, per_page=3, q="striped", sort=sort, cursor=two.next_cursor)
-    back_two = search(backend, per_page=3, q="striped", sort=sort, cursor=three.previous_cursor)
+
+    def page(cursor: str = ""):
+        return search(backend, per_page=2, q="striped", sort=sort, cursor=cursor)
+
+    one = page()
+    two = page(one.next_cursor)
+    three = page(two.next_cursor)
+    assert three.ids
+    back_two = page(three.previous_cursor)
     assert back_two.ids == two.ids
-    back_one = search(backend, per_page=3, q="striped", sort=sort, cursor=back_two.previous_cursor)
+    back_one = page(back_two.previous_cursor)
     assert back_one.ids == one.ids
     assert one.previous_cursor == ""
 
