@@ -233,6 +233,18 @@ class ListingImage(TimeStampedModel):
         return self.url
 
 
+class SearchWord(models.Model):
+    """A word of the titles and brands of listings for sale (folded, as the search vector
+    holds it) and in how many it appears: the vocabulary "Did you mean …?" corrects misspelt
+    words from, with a trigram index (PostgreSQL). Rebuilt by `search_words_refresh`."""
+
+    word = models.CharField(max_length=100, primary_key=True)
+    listings = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return self.word
+
+
 class Favourite(models.Model):
     """A shopper saved a listing."""
 

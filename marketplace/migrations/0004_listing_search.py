@@ -10,8 +10,11 @@ PostgreSQL only (a no-op on SQLite, the embedded default):
   indexes; queries fold the user's text with the same function;
 - `search_vector`: a STORED generated tsvector ('simple' configuration) weighting title (A),
   brand (B), category names (C) and description (D), with a GIN index;
-- GIN trigram indexes on the folded title and brand (typo tolerance) and a text_pattern_ops
-  index on LOWER(brand) (brand prefix suggestions).
+- a text_pattern_ops index on LOWER(brand) (brand prefix suggestions);
+- a GiST trigram index on SearchWord (nearest words by `<->`), the vocabulary of titles and brands that "Did you
+  mean …?" corrects misspelt words from (pg_trgm's recipe for spelling suggestions: a table
+  of distinct words is small, so a look-up costs next to nothing whatever the catalog's
+  size), filled here. Both vendors get the table; SQLite leaves it empty.
 The search indexes are partial on what can be for sale (status active, not deleted), like
 `listing_active_newest`: every search filters on that.
 """
@@ -52,18 +55,19 @@ FORWARD = [
     FOLD_FUNCTION,
     SEARCH_VECTOR,
     f"CREATE INDEX listing_search ON marketplace_listing USING gin (search_vector) WHERE {FOR_SALE}",
-    "CREATE INDEX listing_title_trgm ON marketplace_listing "
-    f"USING gin (threadly_fold(title) gin_trgm_ops) WHERE {FOR_SALE}",
-    "CREATE INDEX listing_brand_trgm ON marketplace_listing "
-    f"USING gin (threadly_fold(brand) gin_trgm_ops) WHERE {FOR_SALE}",
     "CREATE INDEX listing_brand_prefix ON marketplace_listing "
     f"(lower(brand) text_pattern_ops) WHERE {FOR_SALE}",
+    "CREATE INDEX searchword_trgm ON marketplace_searchword USING gist (word gist_trgm_ops)",
+    # The vocabulary of what exists now (search_words_refresh keeps it current).
+    "INSERT INTO marketplace_searchword (word, listings) SELECT word, ndoc FROM ts_stat("
+    "'SELECT search_vector FROM marketplace_listing"
+    " WHERE status = ''active'' AND deleted_at IS NULL', 'ab')"
+    " WHERE length(word) BETWEEN 3 AND 100",
 ]
 
 BACKWARD = [
+    "DROP INDEX IF EXISTS searchword_trgm",
     "DROP INDEX IF EXISTS listing_brand_prefix",
-    "DROP INDEX IF EXISTS listing_brand_trgm",
-    "DROP INDEX IF EXISTS listing_title_trgm",
     "DROP INDEX IF EXISTS listing_search",
     "ALTER TABLE marketplace_listing DROP COLUMN IF EXISTS search_vector",
     "DROP FUNCTION IF EXISTS threadly_fold(text)",
@@ -113,6 +117,13 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name="listing",
             index=models.Index(Lower("size"), name="listing_size_ci"),
+        ),
+        migrations.CreateModel(
+            name="SearchWord",
+            fields=[
+                ("word", models.CharField(max_length=100, primary_key=True, serialize=False)),
+                ("listings", models.PositiveIntegerField(default=0)),
+            ],
         ),
         migrations.RunPython(backfill_category_names, migrations.RunPython.noop),
         migrations.RunPython(_postgresql_only(FORWARD), _postgresql_only(BACKWARD)),

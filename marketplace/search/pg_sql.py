@@ -80,31 +80,3 @@ def text_rank(q: str, *, prefix: bool) -> ListingSQL:
         [q],
         FloatField(),
     )
-
-
-def trigram_match(words: list[str]) -> ListingSQL:
-    """Each of `words` is like a word of the title or of the brand (pg_trgm word similarity
-    above the session's pg_trgm.word_similarity_threshold): an AND of ORs that the GIN
-    trigram indexes answer (BitmapAnd of BitmapOrs)."""
-    one = (
-        "(threadly_fold({t}.title) %%> threadly_fold(%s)"
-        " OR threadly_fold({t}.brand) %%> threadly_fold(%s))"
-    )
-    return ListingSQL(
-        " AND ".join([one] * len(words)),
-        [word for word in words for _ in range(2)],
-        BooleanField(),
-    )
-
-
-def trigram_similarity(words: list[str]) -> ListingSQL:
-    """How alike: the sum over `words` of their best word similarity in title or brand."""
-    one = (
-        "GREATEST(word_similarity(threadly_fold(%s), threadly_fold({t}.title)), "
-        "word_similarity(threadly_fold(%s), threadly_fold({t}.brand)))"
-    )
-    return ListingSQL(
-        " + ".join([one] * len(words)),
-        [word for word in words for _ in range(2)],
-        FloatField(),
-    )

@@ -5,9 +5,10 @@
   ("levis" finds Levi's, "cafe" finds café), the last word a prefix ("patag"). See pg_sql.
 - Relevance: ts_rank_cd with those weights, then freshness, over the CANDIDATES freshest
   matches only, so a word found in 90% of the catalog costs the same as a rare one.
-- Typos: when a query finds fewer than FEW_RESULTS and has a word no listing has, pg_trgm
-  word similarity on the folded title and brand (GIN trigram indexes) finds the closest
-  word: the page offers "Did you mean …?" and also shows what the corrected query finds.
+- Typos: when a query finds fewer than FEW_RESULTS and has a word no listing has, the
+  vocabulary of titles and brands (SearchWord, pg_trgm similarity on its GIN trigram index)
+  gives the closest word: the page offers "Did you mean …?" and also shows what the
+  corrected query finds.
 - Facets, totals and pages: engine.DatabaseSearchBackend (bounded sample, capped count,
   keyset cursors); approximate facet counts are scaled by the planner's row estimate.
 """
@@ -15,22 +16,19 @@
 import difflib
 import json
 import re
-from collections import Counter
 
-from django.db import connections, transaction
 from django.db.models import Expression, Q, QuerySet
 
 from marketplace.models import Listing
 from marketplace.search import pg_sql
 from marketplace.search.engine import DatabaseSearchBackend
 from marketplace.search.text import fold, has_words, plain_words, prefix_last_word
+from marketplace.search.vocabulary import similar_words
 
 MAX_TYPO_WORDS = 5
-LOOK_ALIKES = 20  # listings read per unknown word to find its correction
-# pg_trgm word similarity: "patagnoia" vs "patagonia" is 0.5 (the default threshold, 0.6,
-# would miss it); below ~0.4 unrelated words start to match.
-WORD_SIMILARITY = "0.45"
-CORRECTION_RATIO = 0.7  # difflib ratio for a vocabulary word to replace a query word
+# Of the vocabulary's trigram look-alikes, a word replaces a query word only this alike by
+# edit similarity (difflib): "patagnoia"/"patagonia" 0.89, "lev"/"levis" 0.75.
+CORRECTION_RATIO = 0.7
 _ORIGINAL_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")  # noqa: RUF001
 _FOLDED_WORD = re.compile(r"[^\W_]+")
 
@@ -57,37 +55,34 @@ class PostgresSearchBackend(DatabaseSearchBackend):
         return int(plan["Plan"]["Plan Rows"])
 
     def typo_correction(self, q: str, listings: QuerySet[Listing]) -> str:
-        """`q` with each word that no listing for sale has replaced by the closest word of
-        titles and brands ("patagnoia" -> "Patagonia"), or "" when every word is known.
+        """`q` with each word that no listing for sale has replaced by the most similar word
+        of the titles and brands ("patagnoia" -> "patagonia"), or "" when every word is
+        known or nothing is close enough.
 
         One EXISTS per word (at most MAX_TYPO_WORDS; the last word, still being typed, as a
-        prefix), then for each unknown word a few listings whose title or brand has a
-        similar word (pg_trgm over the GIN trigram indexes, no sorting): the correction is
-        the most similar word among them.
+        prefix), then one look-up in the vocabulary (vocabulary.py) per unknown word.
         """
         all_words = _query_words(q)
         typing = all_words[-1] if all_words and prefix_last_word(q) else None
         words = [word for word in all_words if len(word) >= 3][:MAX_TYPO_WORDS]
-        unknown = [
-            word
-            for word in words
-            if not listings.filter(pg_sql.text_match(word, prefix=word == typing)).exists()
-        ]
-        if not unknown:
+        corrections: dict[str, str] = {}
+        for word in words:
+            if word in corrections:
+                continue
+            if listings.filter(pg_sql.text_match(word, prefix=word == typing)).exists():
+                continue
+            best = _closest(word, similar_words(word))
+            if best:
+                corrections[word] = best
+        if not corrections:
             return ""
-        rows: list[tuple[str, str]] = []
-        with transaction.atomic(using=listings.db):
-            with connections[listings.db].cursor() as cursor:
-                # Local to this transaction (savepoint): the threshold the %> operator uses.
-                cursor.execute(
-                    "SELECT set_config('pg_trgm.word_similarity_threshold', %s, true)",
-                    [WORD_SIMILARITY],
-                )
-            for word in unknown:
-                rows += listings.filter(pg_sql.trigram_match([word])).values_list("title", "brand")[
-                    :LOOK_ALIKES
-                ]
-        return _corrected(q, unknown, rows)
+
+        def replace(match: re.Match) -> str:
+            key = " ".join(_FOLDED_WORD.findall(fold(match.group(0))))
+            return corrections.get(key, match.group(0))
+
+        corrected = _ORIGINAL_WORD.sub(replace, q)
+        return corrected if corrected != q else ""
 
 
 def _query_words(q: str) -> list[str]:
@@ -95,30 +90,11 @@ def _query_words(q: str) -> list[str]:
     return _FOLDED_WORD.findall(" ".join(plain_words(q)))
 
 
-def _corrected(q: str, unknown: list[str], rows: list[tuple[str, str]]) -> str:
-    """`q` with each `unknown` word replaced by the most similar word of `rows` (titles and
-    brands), as spelled there; "" when nothing is close enough."""
-    spellings: dict[str, Counter[str]] = {}
-    for title, brand in rows:
-        for original in _ORIGINAL_WORD.findall(f"{brand} {title}"):
-            folded = fold(original)
-            if len(folded) >= 3:
-                spellings.setdefault(folded, Counter())[original] += 1
-    corrections: dict[str, str] = {}
-    for word in unknown:
-        best, best_ratio = "", 0.0
-        for candidate in spellings:
-            ratio = difflib.SequenceMatcher(None, word, candidate).ratio()
-            if ratio > best_ratio:
-                best, best_ratio = candidate, ratio
-        if best_ratio >= CORRECTION_RATIO:
-            corrections[word] = spellings[best].most_common(1)[0][0]
-    if not corrections:
-        return ""
-
-    def replace(match: re.Match) -> str:
-        key = " ".join(_FOLDED_WORD.findall(fold(match.group(0))))
-        return corrections.get(key, match.group(0))
-
-    corrected = _ORIGINAL_WORD.sub(replace, q)
-    return corrected if corrected != q else ""
+def _closest(word: str, candidates: list[tuple[str, int]]) -> str:
+    """The candidate most like `word` by edit similarity (ties: the most used), or ""."""
+    best, best_key = "", (CORRECTION_RATIO, 0)
+    for candidate, listings in candidates:
+        ratio = difflib.SequenceMatcher(None, word, candidate).ratio()
+        if (ratio, listings) >= best_key:
+            best, best_key = candidate, (ratio, listings)
+    return best

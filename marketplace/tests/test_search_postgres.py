@@ -6,11 +6,13 @@ import pytest
 from django.db import connection
 
 from marketplace import selectors
+from marketplace.models import SearchWord
 from marketplace.search import ListingFilters, database_backend
 from marketplace.search import engine as search_engine
 from marketplace.search import facets as search_facets
 from marketplace.search.filtering import listings_matching, text_match
 from marketplace.search.postgres import PostgresSearchBackend
+from marketplace.search.vocabulary import similar_words, vocabulary_refresh
 from marketplace.services import category_listing_names_refresh
 from marketplace.tests.factories import CategoryFactory, ListingFactory, ListingImageFactory
 from marketplace.tests.search_helpers import every_page, facet, ids, item, search
@@ -81,7 +83,8 @@ def test_last_word_matches_as_a_prefix(backend):
     assert ids(backend, q="levis jea") == [jeans.pk]
     # "lev" is not the last word: no exact match (the page offers the typo correction).
     assert list(selectors.listings_search(filters=ListingFilters(q="lev jeans"))) == []
-    assert search(backend, q="lev jeans").did_you_mean == "Levi's jeans"
+    vocabulary_refresh()
+    assert search(backend, q="lev jeans").did_you_mean == "levis jeans"
 
 
 def test_quotes_match_a_phrase(backend):
@@ -92,6 +95,7 @@ def test_quotes_match_a_phrase(backend):
     assert ids(backend, q='"blue jeans"') == [phrase.pk]
     closed = ListingFilters(q='"blue jea"')  # no prefix: the page offers a correction instead
     assert list(selectors.listings_search(filters=closed)) == []
+    vocabulary_refresh()
     assert search(backend, q='"blue jea"').did_you_mean == '"blue jeans"'
 
 
@@ -108,12 +112,28 @@ def test_typo_finds_the_item_and_suggests_the_spelling(backend):
     """A typo (patagnoia) finds the Patagonia items and offers the corrected query."""
     fleece = item("Fleece jacket", brand="Patagonia")
     item("Wool jumper", brand="Arket")
+    vocabulary_refresh()
     page = search(backend, q="patagnoia")
     assert list(page.ids) == [fleece.pk]
-    assert page.did_you_mean == "Patagonia"
+    assert page.did_you_mean == "patagonia"
     two_words = search(backend, q="patagnoia fleece")
     assert list(two_words.ids) == [fleece.pk]
-    assert two_words.did_you_mean == "Patagonia fleece"
+    assert two_words.did_you_mean == "patagonia fleece"
+
+
+def test_vocabulary_holds_title_and_brand_words_of_listings_for_sale():
+    """The vocabulary lists folded title and brand words (3+ letters) of listings for sale,
+    with how many listings use each, and finds look-alikes of a misspelt word."""
+    item("Café jacket", brand="Levi's", description="description words are not in it")
+    item("Wool jacket", status="sold")
+    assert vocabulary_refresh() == 3
+    assert set(SearchWord.objects.values_list("word", "listings")) == {
+        ("cafe", 1),
+        ("jacket", 1),
+        ("levis", 1),
+    }
+    assert similar_words("jakcet") == [("jacket", 1)]
+    assert similar_words("unicorn") == []
 
 
 def test_enough_exact_results_skip_typo_tolerance(backend):
@@ -130,6 +150,7 @@ def test_few_results_of_a_correctly_spelled_query_get_no_look_alikes(backend):
     phrase = item("Blue jeans")
     item("Blue shirt and jeans")
     item("Blue jean jacket")
+    vocabulary_refresh()
     page = search(backend, q='"blue jeans"')
     assert list(page.ids) == [phrase.pk]
     assert page.did_you_mean == ""
@@ -139,9 +160,10 @@ def test_typo_tolerance_keeps_exclusions(backend):
     """The look-alikes of a typo (patagnoia -zara) still leave out excluded words."""
     kept = item("Fleece", brand="Patagonia")
     item("Fleece, Zara style", brand="Patagonia")
+    vocabulary_refresh()
     page = search(backend, q="patagnoia -zara")
     assert list(page.ids) == [kept.pk]
-    assert page.did_you_mean == "Patagonia -zara"
+    assert page.did_you_mean == "patagonia -zara"
 
 
 HOSTILE = [

@@ -28,6 +28,7 @@ from tqdm import tqdm
 
 from core.images import process_image
 from marketplace.models import Category, Listing, ListingImage
+from marketplace.search.vocabulary import vocabulary_refresh
 from marketplace.selectors import category_path_names
 
 DEMO_PASSWORD = "threadly-demo"  # noqa: S105 - documented demo login, local data only
@@ -228,6 +229,7 @@ class Command(BaseCommand):
         self._member(*ADMIN, staff=True)
         pool = self._photo_pool()
         created = self._listings(listings, sellers=sellers, leaves=leaves, pool=pool)
+        vocabulary_refresh()  # "Did you mean …?" knows the new words (PostgreSQL)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data ready: {created} listing(s) created. "

@@ -25,6 +25,7 @@ SCHEDULE: list[tuple[str, int, tuple[str, ...]]] = [
     ("ops_status", 5, ()),
     ("complete_orders", 15, ()),
     ("db_backup", 15, ("--if-due", "--prune")),
+    ("search_words_refresh", 60, ()),
 ]
 TICK_SECONDS = 60
 
