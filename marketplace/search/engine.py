@@ -78,6 +78,11 @@ class DatabaseSearchBackend:
     def title_match(self, q: str) -> Q:
         raise NotImplementedError
 
+    def title_matches_rare(self, q: str) -> bool | None:
+        """Whether few listings' titles match `q` (fetch them through the text index rather
+        than walking the newest-first index), or None when none can. Default: not rare."""
+        return False
+
     def estimate(self, listings: QuerySet[Listing]) -> int:
         """About how many rows `listings` has (only called when there are many)."""
         raise NotImplementedError
@@ -247,10 +252,16 @@ class DatabaseSearchBackend:
     def _suggest_listings(self, q: str, limit: int) -> list[Suggestion]:
         if limit <= 0:
             return []
+        rare = self.title_matches_rare(q)
+        if rare is None:
+            return []  # no title has these words
+        # NULLS LAST is not the newest-first index's order: the planner then reads the matches
+        # through the text index and sorts them.
+        newest = F("published_at").desc(nulls_last=True) if rare else F("published_at").desc()
         rows = list(
             Listing.objects.for_sale()
             .filter(self.title_match(q))
-            .order_by("-published_at", "-id")
+            .order_by(newest, "-id")
             .values_list("pk", "slug", "title", "price", "currency")[:limit]
         )
         thumbnails: dict[int, str] = {}

@@ -23,9 +23,10 @@ from marketplace.models import Listing
 from marketplace.search import pg_sql
 from marketplace.search.engine import DatabaseSearchBackend
 from marketplace.search.text import fold, has_words, plain_words, prefix_last_word
-from marketplace.search.vocabulary import similar_words
+from marketplace.search.vocabulary import listings_with, similar_words
 
 MAX_TYPO_WORDS = 5
+RARE_WORDS = 2000  # fewer listings than this with the words: read them through the GIN index
 # Of the vocabulary's trigram look-alikes, a word replaces a query word only this alike by
 # edit similarity (difflib): "patagnoia"/"patagonia" 0.89, "lev"/"levis" 0.75.
 CORRECTION_RATIO = 0.7
@@ -46,6 +47,17 @@ class PostgresSearchBackend(DatabaseSearchBackend):
 
     def title_match(self, q: str) -> Q:
         return Q(pg_sql.title_match(q))
+
+    def title_matches_rare(self, q: str) -> bool | None:
+        """From the vocabulary's counts: None if no listing has the words, True under
+        RARE_WORDS listings (the GIN index then beats walking the newest-first index until
+        a few matches turn up), False otherwise or when unknown."""
+        count = listings_with(_query_words(q), last_is_prefix=prefix_last_word(q))
+        if count is None:
+            return False
+        if count == 0:
+            return None
+        return count < RARE_WORDS
 
     def estimate(self, listings: QuerySet[Listing]) -> int:
         """The planner's row estimate (planning only, nothing is counted)."""

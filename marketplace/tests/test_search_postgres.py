@@ -416,6 +416,35 @@ def test_suggest_lists_listings_then_brands_then_categories(backend):
     assert backend.suggest("", limit=6) == ()
 
 
+def test_listing_suggestions_follow_the_vocabulary(backend):
+    """Suggestions look in the vocabulary first: listings whose words it lacks are offered
+    after its next refresh (search finds them at once), rare words still come newest first."""
+    hat = item("Bowler hat", minutes_ago=50)
+    cap = item("Bowler cap", minutes_ago=5)
+    vocabulary_refresh()
+    assert [s.label for s in backend.suggest("bowl", limit=4) if s.kind == "listing"] == [
+        cap.title,
+        hat.title,
+    ]
+    onesie = item("Unicorn onesie")
+    assert [s for s in backend.suggest("unicor", limit=4) if s.kind == "listing"] == []
+    assert ids(backend, q="unicor") == [onesie.pk]
+    vocabulary_refresh()
+    assert [s.label for s in backend.suggest("unicor", limit=4)] == [onesie.title]
+
+
+def test_the_worker_refreshes_the_vocabulary():
+    """search_words_refresh is on the worker's schedule and rebuilds the vocabulary."""
+    from django.core.management import call_command
+
+    from ops.management.commands.run_worker import SCHEDULE
+
+    assert "search_words_refresh" in [name for name, _every, _args in SCHEDULE]
+    item("Corduroy blazer")
+    call_command("search_words_refresh", verbosity=0)
+    assert set(SearchWord.objects.values_list("word", flat=True)) == {"corduroy", "blazer"}
+
+
 def test_listings_search_selector_matches_like_the_page(backend, catalog):
     """The digest's selector finds exactly what the search page finds for the same filters."""
     for filters in (

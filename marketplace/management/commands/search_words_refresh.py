@@ -1,4 +1,4 @@
-"""Rebuild the search vocabulary that "Did you mean …?" corrects from (hourly, run_worker)."""
+"""Rebuild the search vocabulary ("Did you mean …?", suggestions); run_worker: every 15 min."""
 
 from django.core.management.base import BaseCommand
 

@@ -25,7 +25,7 @@ SCHEDULE: list[tuple[str, int, tuple[str, ...]]] = [
     ("ops_status", 5, ()),
     ("complete_orders", 15, ()),
     ("db_backup", 15, ("--if-due", "--prune")),
-    ("search_words_refresh", 60, ()),
+    ("search_words_refresh", 15, ()),
 ]
 TICK_SECONDS = 60
 
