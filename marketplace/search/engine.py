@@ -109,19 +109,22 @@ class DatabaseSearchBackend:
         if sort not in (*cursors.KEYSETS, "relevance") or (sort == "relevance" and text is None):
             sort = "newest"
         measure = self._measure(filters, text, category_ids)
-        did_you_mean = ""
+        did_you_mean, ranked_q = "", filters.q
         if text is not None and measure.total < FEW_RESULTS:
             unmatched = listings_matching(
                 filters, text=None, category_ids=category_ids, skip=FACET_FILTERS
             )
             did_you_mean = self.typo_correction(filters.q, unmatched)
             corrected = self.text_match(did_you_mean) if did_you_mean else None
-            if corrected is not None:  # show what the corrected query finds too
-                text = text | corrected
+            if corrected is not None:  # show what the corrected query finds (too)
+                if measure.total:
+                    text = text | corrected
+                else:
+                    text, ranked_q = corrected, did_you_mean
                 measure = self._measure(filters, text, category_ids)
         if sort == "relevance":
             ids, next_cursor, previous_cursor = self._relevance_page(
-                measure, filters, text, category_ids, cursor, per_page
+                measure, filters, text, category_ids, cursor, per_page, ranked_q=ranked_q
             )
         else:
             position = cursors.decode(cursor, sort=sort, max_offset=CANDIDATES)
@@ -191,12 +194,14 @@ class DatabaseSearchBackend:
         category_ids: list[int] | None,
         cursor: str,
         per_page: int,
+        *,
+        ranked_q: str,
     ) -> tuple[list[int], str, str]:
         """Rank at most CANDIDATES matches (the freshest ones when there are more: a word in
         90% of the catalog costs the same as a rare one), then page by offset."""
         position = cursors.decode(cursor, sort="relevance", max_offset=CANDIDATES)
         offset = position.offset if position is not None else 0
-        score = self.relevance(filters.q)
+        score = self.relevance(ranked_q)
         if measure.exact or len(measure.matching) >= CANDIDATES:
             # The candidates are in the sample already (the freshest matches, newest first).
             candidates = measure.matching[:CANDIDATES]

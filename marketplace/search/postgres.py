@@ -71,8 +71,9 @@ class PostgresSearchBackend(DatabaseSearchBackend):
         of the titles and brands ("patagnoia" -> "patagonia"), or "" when every word is
         known or nothing is close enough.
 
-        One EXISTS per word (at most MAX_TYPO_WORDS; the last word, still being typed, as a
-        prefix), then one look-up in the vocabulary (vocabulary.py) per unknown word.
+        A word is unknown when the vocabulary has no listing with it (the last word, still
+        being typed, as a prefix); when the vocabulary can't tell, an EXISTS asks the
+        listings. Then one nearest-words look-up per unknown word (at most MAX_TYPO_WORDS).
         """
         all_words = _query_words(q)
         typing = all_words[-1] if all_words and prefix_last_word(q) else None
@@ -81,7 +82,10 @@ class PostgresSearchBackend(DatabaseSearchBackend):
         for word in words:
             if word in corrections:
                 continue
-            if listings.filter(pg_sql.text_match(word, prefix=word == typing)).exists():
+            known = listings_with([word], last_is_prefix=word == typing)
+            if known is None:
+                known = listings.filter(pg_sql.text_match(word, prefix=word == typing)).exists()
+            if known:
                 continue
             best = _closest(word, similar_words(word))
             if best:
