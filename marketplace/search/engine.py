@@ -6,7 +6,8 @@ Per search (a page of /browse/):
    brand, condition). It is the start of the newest-first walk.
 2. If it holds every match (a small result), everything comes from it: the exact total and
    facet counts and the page itself (keyset, or for relevance ranked by one query on those
-   ids). No query then depends on the planner guessing how rare a word is.
+   ids; for relevance the sample carries each row's score). No query then depends on the
+   planner guessing how rare a word is.
 3. Otherwise (many matches): the total is "1 000+" when the sample alone shows it, else a
    count that stops at TOTAL_CAP + 1; facet counts are scaled by the backend's estimate of
    the matches; newest-first pages inside the sample come from it and deeper ones from a
@@ -108,8 +109,9 @@ class DatabaseSearchBackend:
         sort = filters.sort
         if sort not in (*cursors.KEYSETS, "relevance") or (sort == "relevance" and text is None):
             sort = "newest"
-        measure = self._measure(filters, text, category_ids)
-        did_you_mean, ranked_q = "", filters.q
+        score = self.relevance(filters.q) if sort == "relevance" else None
+        measure = self._measure(filters, text, category_ids, score)
+        did_you_mean = ""
         if text is not None and measure.total < FEW_RESULTS:
             unmatched = listings_matching(
                 filters, text=None, category_ids=category_ids, skip=FACET_FILTERS
@@ -120,11 +122,12 @@ class DatabaseSearchBackend:
                 if measure.total:
                     text = text | corrected
                 else:
-                    text, ranked_q = corrected, did_you_mean
-                measure = self._measure(filters, text, category_ids)
+                    text = corrected  # and rank by it
+                    score = self.relevance(did_you_mean) if sort == "relevance" else None
+                measure = self._measure(filters, text, category_ids, score)
         if sort == "relevance":
             ids, next_cursor, previous_cursor = self._relevance_page(
-                measure, filters, text, category_ids, cursor, per_page, ranked_q=ranked_q
+                measure, filters, text, category_ids, cursor, per_page, score=score
             )
         else:
             position = cursors.decode(cursor, sort=sort, max_offset=CANDIDATES)
@@ -156,14 +159,20 @@ class DatabaseSearchBackend:
         )
 
     def _measure(
-        self, filters: ListingFilters, text: Q | None, category_ids: list[int] | None
+        self,
+        filters: ListingFilters,
+        text: Q | None,
+        category_ids: list[int] | None,
+        score: Expression | None = None,
     ) -> Measure:
+        """The sample (with each row's relevance `score` when given) and what it tells."""
         base = listings_matching(filters, text=text, category_ids=category_ids, skip=FACET_FILTERS)
+        columns = facets.COLUMNS
+        sampled = base.order_by("-published_at", "-id")
+        if score is not None:
+            sampled, columns = sampled.annotate(_score=score), (*columns, "_score")
         fetched = [
-            facets.Row(*row)
-            for row in base.order_by("-published_at", "-id").values_list(*facets.COLUMNS)[
-                : facets.SAMPLE_SIZE + 1
-            ]
+            facets.Row(*row) for row in sampled.values_list(*columns)[: facets.SAMPLE_SIZE + 1]
         ]
         matching = facets.matching(fetched, filters)
         if len(fetched) <= facets.SAMPLE_SIZE:
@@ -195,27 +204,18 @@ class DatabaseSearchBackend:
         cursor: str,
         per_page: int,
         *,
-        ranked_q: str,
+        score: Expression | None,
     ) -> tuple[list[int], str, str]:
         """Rank at most CANDIDATES matches (the freshest ones when there are more: a word in
         90% of the catalog costs the same as a rare one), then page by offset."""
         position = cursors.decode(cursor, sort="relevance", max_offset=CANDIDATES)
         offset = position.offset if position is not None else 0
-        score = self.relevance(ranked_q)
         if measure.exact or len(measure.matching) >= CANDIDATES:
-            # The candidates are in the sample already (the freshest matches, newest first).
-            candidates = measure.matching[:CANDIDATES]
-            ranks = {}
-            if score is not None and candidates:
-                ranks = dict(
-                    Listing.objects.filter(pk__in=[row.pk for row in candidates])
-                    .annotate(_score=score)
-                    .values_list("pk", "_score")
-                )
+            # The candidates and their scores are in the sample (the freshest matches).
             ordered = sorted(
-                candidates,
+                measure.matching[:CANDIDATES],
                 key=lambda row: (
-                    -(ranks.get(row.pk) or 0),
+                    -(row.score or 0),
                     -row.published_at.timestamp() if row.published_at else math.inf,
                     -row.pk,
                 ),

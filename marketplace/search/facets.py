@@ -45,6 +45,7 @@ class Row(NamedTuple):
     size: str
     brand: str
     condition: str
+    score: float = 0.0  # relevance, when the sample was fetched for a relevance sort
 
 
 def passed(row: Row, filters: ListingFilters) -> int:
@@ -147,8 +148,11 @@ def _text_facet(name: str, rows, selected: str, limit: int, shown) -> Facet:
         raw = getattr(row, name)
         if not raw:
             continue
-        counts[raw.lower()] += 1
-        spellings.setdefault(raw.lower(), Counter())[raw] += 1
+        key = raw.lower()
+        counts[key] += 1
+        if key not in spellings:
+            spellings[key] = Counter()
+        spellings[key][raw] += 1
     top = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:limit]
     values = [
         FacetValue(
@@ -187,12 +191,15 @@ def _condition_facet(rows, filters, shown) -> Facet:
 
 
 def _price_facet(rows, filters, shown) -> Facet:
+    counts: Counter[int] = Counter()
+    for row in rows:
+        for band, (_value, low, high, _label) in enumerate(PRICE_BANDS):
+            if (low is None or row.price >= low) and (high is None or row.price <= high):
+                counts[band] += 1
+                break  # the bands don't overlap
     values = []
-    for value, low, high, label in PRICE_BANDS:
-        count = sum(
-            (low is None or row.price >= low) and (high is None or row.price <= high)
-            for row in rows
-        )
+    for band, (value, low, high, label) in enumerate(PRICE_BANDS):
+        count = counts[band]
         selected = filters.min_price == low and filters.max_price == high
         if count or selected:
             values.append(

@@ -23,7 +23,7 @@ HOME_QUERIES = 3  # nav, listings (+seller, profile, category), images
 # also gives the exact total and the page's ids), listings by id, images.
 BROWSE_QUERIES = 5
 CATEGORY_QUERIES = 6  # the same + the category
-SEARCH_QUERIES = 6  # browse + the relevance scores of the matches
+SEARCH_QUERIES = 5  # the same: the sample carries the relevance scores
 DETAIL_QUERIES = 5  # nav, listing (+seller, profile, category), images, view_count, seller count
 SELLER_QUERIES = 6  # nav, member (+profile), active count, paginator count, listings, images
 
