@@ -2,6 +2,8 @@ from django.contrib import admin
 
 from marketplace.models import Category, Favourite, Listing, ListingImage, SavedSearch
 from marketplace.search.sync import category_listings_changed, listings_changed
+from marketplace.selectors import category_path_names
+from marketplace.services import category_listing_names_refresh
 
 
 @admin.register(Category)
@@ -16,8 +18,10 @@ class CategoryAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change) -> None:
         super().save_model(request, obj, form, change)
-        # Listings' search records carry their category names and ancestors.
         if change and {"name", "parent"} & set(form.changed_data):
+            # Listings carry their category path's names for search, and their search
+            # records (Algolia) the names and ancestors.
+            category_listing_names_refresh(category_id=obj.pk)
             category_listings_changed(obj.pk)
 
 
@@ -56,6 +60,11 @@ class ListingAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     inlines = [ListingImageInline]
     show_full_result_count = False
+
+    def save_model(self, request, obj, form, change) -> None:
+        if not change or "category" in form.changed_data:
+            obj.category_names = category_path_names(obj.category_id)
+        super().save_model(request, obj, form, change)
 
     # Staff edits here bypass the services, so each one re-indexes what it touched.
     def save_related(self, request, form, formsets, change) -> None:

@@ -10,7 +10,7 @@ from core.images import ProcessedImage, check_request_budget, process_image
 from marketplace import selectors
 from marketplace.exceptions import ListingImageError
 from marketplace.models import MAX_PRICE, MIN_PRICE, Category, Listing, ListingImage
-from marketplace.selectors import SORTS, ListingFilters
+from marketplace.search.base import SORTS, Facet, ListingFilters
 from marketplace.services.images import images_check_count
 from marketplace.services.listings import ListingDetails, held_quantity_message
 
@@ -225,7 +225,9 @@ class BrowseForm(CatalogForm):
     )
     sort = forms.ChoiceField(
         label=_("Sort by"),
+        # Without a query "Best match" is left out (and ?sort=relevance reported and ignored).
         choices=[
+            ("relevance", _("Best match")),
             ("newest", _("Newest first")),
             ("price_asc", _("Price: low to high")),
             ("price_desc", _("Price: high to low")),
@@ -239,6 +241,10 @@ class BrowseForm(CatalogForm):
         self.category_obj: Category | None = category
         if category is not None:
             del self.fields["category"]
+        if not str(self.data.get("q") or "").strip():
+            self.fields["sort"].choices = [
+                choice for choice in self.fields["sort"].choices if choice[0] != "relevance"
+            ]
 
     def clean_category(self) -> str:
         slug = self.cleaned_data.get("category") or ""
@@ -256,11 +262,13 @@ class BrowseForm(CatalogForm):
         return data
 
     def filters(self) -> ListingFilters:
-        """Filters from the valid fields only (call after is_valid())."""
+        """Filters from the valid fields only (call after is_valid()). Without a chosen sort:
+        relevance for a query, newest otherwise."""
         data = getattr(self, "cleaned_data", {})
-        sort = data.get("sort") or "newest"
+        q = (data.get("q") or "").strip()
+        sort = data.get("sort") or ("relevance" if q else "newest")
         return ListingFilters(
-            q=(data.get("q") or "").strip(),
+            q=q,
             category=self.category_obj,
             size=(data.get("size") or "").strip(),
             brand=(data.get("brand") or "").strip(),
@@ -269,6 +277,26 @@ class BrowseForm(CatalogForm):
             max_price=data.get("max_price"),
             sort=sort if sort in SORTS else "newest",
         )
+
+    ANY = {"size": _("Any size"), "brand": _("Any brand"), "condition": _("Any condition")}
+
+    def show_facets(self, facets: tuple[Facet, ...]) -> None:
+        """Turn size, brand and condition into selects whose options show the result counts
+        ("M (124)", "~" before estimated counts). The chosen value stays chosen as typed."""
+        data = getattr(self, "cleaned_data", {})
+        for facet in facets:
+            if facet.name not in ("size", "brand", "condition"):
+                continue
+            about = "~" if facet.approximate else ""
+            chosen = data.get(facet.name) or ""
+            options = [("", self.ANY[facet.name])]
+            for value in facet.values:
+                key = chosen if value.selected and chosen else value.value
+                options.append((key, f"{value.label} ({about}{value.count})"))
+            if facet.name == "condition":
+                self.fields["condition"].choices = options
+            else:
+                self.fields[facet.name].widget = forms.Select(choices=options)
 
 
 class SavedSearchForm(CatalogForm):

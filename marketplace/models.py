@@ -134,6 +134,10 @@ class Listing(TimeStampedModel):
     # Moderation: hidden by staff; the seller still sees it, nobody else does.
     is_hidden = models.BooleanField(default=False)
     view_count = models.PositiveIntegerField(default=0)
+    # The names of the category and its ancestors ("Women Tops T-shirts"), copied here so the
+    # search vector (a generated column on PostgreSQL, see migration 0004) can weigh them.
+    # Set by the listing services and refreshed by category_listing_names_refresh.
+    category_names = models.TextField(blank=True, default="", editable=False)
 
     objects = ListingQuerySet.as_manager()
 
@@ -149,7 +153,8 @@ class Listing(TimeStampedModel):
             models.Index(fields=["category", "status", "-published_at"], name="listing_category"),
             models.Index(fields=["seller", "status"], name="listing_seller_status"),
             models.Index(fields=["price"], name="listing_price"),
-            models.Index(fields=["size"], name="listing_size"),
+            # Filters compare LOWER(size) / LOWER(brand) with LOWER(value): these indexes match.
+            models.Index(Lower("size"), name="listing_size_ci"),
             models.Index(fields=["condition"], name="listing_condition"),
             models.Index(Lower("brand"), name="listing_brand_ci"),
             models.Index(fields=["deleted_at"], name="listing_deleted_at"),
@@ -234,6 +239,18 @@ class ListingImage(TimeStampedModel):
         if self.variants:
             return self.image.storage.url(self.variants[0]["name"])
         return self.url
+
+
+class SearchWord(models.Model):
+    """A word of the titles and brands of listings for sale (folded, as the search vector
+    holds it) and in how many it appears: the vocabulary "Did you mean …?" corrects misspelt
+    words from, with a trigram index (PostgreSQL). Rebuilt by `search_words_refresh`."""
+
+    word = models.CharField(max_length=100, primary_key=True)
+    listings = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return self.word
 
 
 class Favourite(models.Model):

@@ -1,9 +1,12 @@
 """Read-side queries of the marketplace. Each returns rows ready to render (no N+1)."""
 
 import hashlib
+from collections.abc import Sequence
+from urllib.parse import urlencode
 
 from django.core.cache import cache
-from django.db.models import Case, F, Prefetch, Q, QuerySet, When
+from django.db.models import Case, Count, F, Min, Prefetch, QuerySet, When
+from django.db.models.functions import Lower
 from django.http import Http404
 from django.urls import reverse
 
@@ -12,14 +15,16 @@ from marketplace import saved_query, search
 from marketplace.models import Category, Favourite, Listing, ListingImage, SavedSearch
 from marketplace.rules import listing_is_visible
 from marketplace.search.base import ListingFilters
+from marketplace.search.filtering import listings_matching, text_match
 from marketplace.templatetags.catalog import money
 
 CATEGORY_NAV_CACHE_KEY = "marketplace:category-nav:v1"
 CATEGORY_TREE_CACHE_KEY = "marketplace:category-tree:v1"
+POPULAR_BRANDS_CACHE_KEY = "marketplace:popular-brands:v1"
 
 SORTS = {
     "newest": ("-published_at", "-id"),
-    "price_asc": ("price", "-id"),
+    "price_asc": ("price", "id"),
     "price_desc": ("-price", "-id"),
 }
 
@@ -89,6 +94,18 @@ def category_descendant_ids(category_id: int) -> list[int]:
     return ids
 
 
+def category_path_names(category_id: int) -> str:
+    """ "Women Tops T-shirts": the names from the top of the tree down to the category, what
+    the search weighs on a listing (Listing.category_names). "" for an unknown id."""
+    nodes = {node["id"]: node for node in category_tree()}
+    names, current, seen = [], nodes.get(category_id), set()
+    while current is not None and current["id"] not in seen:
+        seen.add(current["id"])
+        names.append(current["name"])
+        current = nodes.get(current["parent_id"])
+    return " ".join(reversed(names))
+
+
 def category_get(*, slug: str) -> Category:
     """The category with `slug` and two levels of parents (for breadcrumbs); Http404 if none."""
     category = Category.objects.select_related("parent__parent").filter(slug=slug).first()
@@ -113,30 +130,47 @@ def listings_new_in(*, limit: int = 12) -> QuerySet[Listing]:
 
 
 def listings_search(*, filters: ListingFilters) -> QuerySet[Listing]:
-    """Listings for sale matching `filters`, sorted, ready for cards.
+    """Listings for sale matching `filters`, sorted ("relevance" sorts as "newest" here),
+    ready for cards: every match, for callers that need them all (the saved-search digest).
 
-    `q` is a simple case-insensitive match on title, brand and description for now.
+    The text match is the search page's (marketplace.search.filtering.text_match: full text
+    on PostgreSQL, substrings on SQLite), so the digest and the page agree.
     """
-    listings = Listing.objects.for_sale()
-    if filters.q:
-        listings = listings.filter(
-            Q(title__icontains=filters.q)
-            | Q(brand__icontains=filters.q)
-            | Q(description__icontains=filters.q)
-        )
-    if filters.category is not None:
-        listings = listings.filter(category_id__in=category_descendant_ids(filters.category.pk))
-    if filters.size:
-        listings = listings.filter(size__iexact=filters.size)
-    if filters.brand:
-        listings = listings.filter(brand__iexact=filters.brand)
-    if filters.condition:
-        listings = listings.filter(condition=filters.condition)
-    if filters.min_price is not None:
-        listings = listings.filter(price__gte=filters.min_price)
-    if filters.max_price is not None:
-        listings = listings.filter(price__lte=filters.max_price)
+    category_ids = (
+        category_descendant_ids(filters.category.pk) if filters.category is not None else None
+    )
+    listings = listings_matching(filters, text=text_match(filters.q), category_ids=category_ids)
     return _with_card_data(listings.order_by(*SORTS.get(filters.sort, SORTS["newest"])))
+
+
+def brands_popular(*, limit: int = 8) -> list[dict]:
+    """The brands with the most listings for sale as {"name", "url"} (a link to browse
+    them), most first; cached for an hour (one GROUP BY when cold)."""
+    brands = cache.get(POPULAR_BRANDS_CACHE_KEY)
+    if brands is None:
+        rows = (
+            Listing.objects.for_sale()
+            .exclude(brand="")
+            .values(key=Lower("brand"))
+            .annotate(listings=Count("id"), name=Min("brand"))
+            .order_by("-listings", "key")[:limit]
+        )
+        browse = reverse("marketplace:browse")
+        brands = [
+            {"name": row["name"], "url": f"{browse}?{urlencode({'brand': row['name']})}"}
+            for row in rows
+        ]
+        cache.set(POPULAR_BRANDS_CACHE_KEY, brands, 3600)
+    return brands
+
+
+def listings_by_ids(ids: Sequence[int]) -> list[Listing]:
+    """The listings with these ids, in that order, ready for cards (two queries whatever
+    the number). Ids of listings that vanished meanwhile are skipped."""
+    if not ids:
+        return []
+    found = {listing.pk: listing for listing in _with_card_data(Listing.objects.filter(pk__in=ids))}
+    return [found[pk] for pk in ids if pk in found]
 
 
 def listing_for_detail(*, listing_id: int, viewer: User | None) -> Listing:

@@ -1,7 +1,5 @@
 """Catalog pages. Thin: parse input with a form, call a service or selectors, render."""
 
-from urllib.parse import urlencode
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -16,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from core.http import safe_next_url
-from marketplace import selectors, selectors_follows, services
+from marketplace import browsing, selectors, selectors_follows, services
 from marketplace.exceptions import MarketplaceError
 from marketplace.forms import (
     BrowseForm,
@@ -28,6 +26,7 @@ from marketplace.forms import (
 )
 from marketplace.models import Listing
 from marketplace.rules import listing_is_for_sale
+from marketplace.search import get_backend
 
 
 def _form_error(error: Exception) -> ValidationError | str:
@@ -38,37 +37,6 @@ def _paginate(request: HttpRequest, items, per_page: int | None = None) -> Page:
     """Page `?page=` of `items`; a bad number gives page 1, a number past the end the last."""
     paginator = Paginator(items, per_page or settings.LISTINGS_PER_PAGE)
     return paginator.get_page(request.GET.get("page"))
-
-
-def _query_without(request: HttpRequest, *names: str) -> str:
-    params = [(k, v) for k, v in request.GET.items() if k not in {*names, "page"} and v]
-    return f"?{urlencode(params)}" if params else "?"
-
-
-def _active_filter_chips(request: HttpRequest, form: BrowseForm) -> list[dict]:
-    """One removable chip per valid filter in use: label + the URL without it."""
-    data = getattr(form, "cleaned_data", {})
-    labels = {
-        "q": _("“%s”"),
-        "category": _("Category: %s"),
-        "size": _("Size: %s"),
-        "brand": _("Brand: %s"),
-        "condition": _("Condition: %s"),
-        "min_price": _("From %s"),
-        "max_price": _("Up to %s"),
-    }
-    chips = []
-    for name, label in labels.items():
-        value = data.get(name)
-        if value in (None, ""):
-            continue
-        shown = value
-        if name == "condition":
-            shown = Listing.Condition(value).label
-        elif name == "category" and form.category_obj is not None:
-            shown = form.category_obj.name
-        chips.append({"label": label % shown, "url": _query_without(request, name)})
-    return chips
 
 
 @require_safe
@@ -84,19 +52,36 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def _browse(request: HttpRequest, *, category=None) -> HttpResponse:
+    """The search results page: /browse/?q=… and /c/<slug>/?…, one template for both.
+
+    Form -> ListingFilters -> the search backend (ids of one page, facets, cursors) -> the
+    page's listings by id in a constant number of queries -> render.
+    """
     form = BrowseForm(request.GET or None, category=category)
     if form.is_bound:
         form.is_valid()  # invalid fields are listed in form.errors and ignored
     filters = form.filters()
-    page = _paginate(request, selectors.listings_search(filters=filters))
+    results = get_backend().search(
+        filters,
+        cursor=request.GET.get("cursor", ""),
+        per_page=settings.LISTINGS_PER_PAGE,
+    )
+    form.show_facets(results.facets)
+    listings = selectors.listings_by_ids(results.ids)
     context = {
         "form": form,
         "filters": filters,
         "category": category,
-        "page": page,
-        "chips": _active_filter_chips(request, form),
-        "query_without_page": _query_without(request),
-        "sort_choices": form.fields["sort"].choices,
+        "results": results,
+        "listings": listings,
+        "results_label": browsing.results_label(results),
+        "facets": browsing.facet_links(request, results.facets, category=category),
+        "pages": browsing.page_links(request, results),
+        "did_you_mean_url": browsing.did_you_mean_url(request, results),
+        "chips": browsing.active_filter_chips(request, form),
+        "clear_url": category.get_absolute_url() if category else reverse("marketplace:browse"),
+        "popular_brands": selectors.brands_popular() if not listings else [],
+        "popular_categories": selectors.category_nav() if not listings else [],
     }
     if request.htmx and not request.htmx.boosted:
         response = render(request, "marketplace/browse.html#results", context)

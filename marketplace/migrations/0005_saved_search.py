@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('marketplace', '0003_report_moves_from_ops'),
+        ('marketplace', '0004_listing_search'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

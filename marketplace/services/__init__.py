@@ -1,6 +1,7 @@
 """Writes for the catalog, split by sub-domain; import from here
 (`from marketplace.services import listing_publish`)."""
 
+from marketplace.services.categories import category_listing_names_refresh
 from marketplace.services.favourites import favourite_add, favourite_remove
 from marketplace.services.follows import follow_add, follow_remove, followers_digest_send
 from marketplace.services.images import (
@@ -36,6 +37,7 @@ from marketplace.services.stock import (
 __all__ = [
     "ListingDetails",
     "access_listing_for_seller",
+    "category_listing_names_refresh",
     "favourite_add",
     "favourite_remove",
     "follow_add",

@@ -19,6 +19,7 @@ from core.audit import audit_log
 from marketplace.exceptions import ListingNotPublishable, ListingStateError
 from marketplace.models import Category, Listing, ListingImage, listing_slug
 from marketplace.search.sync import listings_changed
+from marketplace.selectors import category_path_names
 from marketplace.services.access import access_listing_for_seller, may_manage_listing
 from marketplace.services.images import files_removed_on_error, images_process, images_store
 from marketplace.tasks import listing_price_dropped
@@ -122,6 +123,7 @@ def listing_create(
             seller=seller,
             slug=listing_slug(details.title),
             currency=settings.CURRENCY,
+            category_names=category_path_names(details.category.pk),
             **details.values(),
         )
         images_store(listing=listing, images=processed, written=written)
@@ -166,7 +168,8 @@ def listing_update(*, user: User, listing_id: int, details: ListingDetails) -> L
     for name, value in values.items():
         setattr(listing, name, value)
     listing.slug = listing_slug(details.title)
-    listing.save(update_fields=[*values, "slug", "updated_at"])
+    listing.category_names = category_path_names(details.category.pk)
+    listing.save(update_fields=[*values, "slug", "category_names", "updated_at"])
     audit_log(action="listing.updated", actor=user, target=listing)
     listings_changed([listing.pk])
     if listing.status == Listing.Status.ACTIVE and listing.price < old_price:

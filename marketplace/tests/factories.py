@@ -10,6 +10,7 @@ from PIL import Image
 
 from accounts.tests.factories import UserFactory
 from marketplace.models import Category, Listing, ListingImage
+from marketplace.selectors import category_path_names
 
 
 def image_bytes(
@@ -41,6 +42,8 @@ class ListingFactory(factory.django.DjangoModelFactory):
     seller = factory.SubFactory(UserFactory, is_seller=True)
     title = factory.Sequence(lambda n: f"Vintage denim jacket {n}")
     category = factory.SubFactory(CategoryFactory)
+    # What listing_create sets (the search weighs the category path's names).
+    category_names = factory.LazyAttribute(lambda o: category_path_names(o.category.pk))
     condition = Listing.Condition.GOOD
     price = Decimal("25.00")
     shipping_price = Decimal("3.90")

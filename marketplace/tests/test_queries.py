@@ -19,8 +19,11 @@ pytestmark = pytest.mark.django_db
 
 # Anonymous visitors, cold cache (the category navigation is then cached).
 HOME_QUERIES = 3  # nav, listings (+seller, profile, category), images
-BROWSE_QUERIES = 5  # nav, category tree (filter select), paginator count, listings, images
-CATEGORY_QUERIES = 6  # nav, category, category tree, count, listings, images
+# nav, category tree (filter select, facets), the search's facet sample (on a small result it
+# also gives the exact total and the page's ids), listings by id, images.
+BROWSE_QUERIES = 5
+CATEGORY_QUERIES = 6  # the same + the category
+SEARCH_QUERIES = 5  # the same: the sample carries the relevance scores
 DETAIL_QUERIES = 5  # nav, listing (+seller, profile, category), images, view_count, seller count
 # nav, member (+profile, follow counts), active count, paginator count, listings, images, and
 # the latest reviews (orders' {% seller_reviews %} tag; it joins the reviewers' profiles)
@@ -80,6 +83,13 @@ def test_browse_with_filters_query_count_is_fixed(assert_fixed):
     make_listings(3, brand="Zara")
     url = reverse("marketplace:browse") + "?q=jacket&brand=zara&sort=price_asc&min_price=1"
     assert_fixed(url, BROWSE_QUERIES, lambda: make_listings(27, brand="Zara"))
+
+
+def test_search_by_relevance_query_count_is_fixed(assert_fixed):
+    """A text search sorted by relevance runs the same queries for 3 and for 30 matches."""
+    make_listings(3)
+    url = reverse("marketplace:browse") + "?q=denim+jacket"
+    assert_fixed(url, SEARCH_QUERIES, lambda: make_listings(27))
 
 
 def test_category_query_count_is_fixed(assert_fixed):

@@ -44,6 +44,7 @@ def test_worker_schedule_runs_jobs_at_their_intervals(monkeypatch):
         "saved_searches_digest",
         "followers_digest",
         "messages_notify_unread",
+        "search_words_refresh",
     ]
     assert run_worker.run_tick(1) == ["release_reservations"]
     assert run_worker.run_tick(5) == [
@@ -79,4 +80,5 @@ def test_a_failing_job_does_not_stop_the_others(monkeypatch):
         "saved_searches_digest",
         "followers_digest",
         "messages_notify_unread",
+        "search_words_refresh",
     ]

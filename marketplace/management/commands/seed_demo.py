@@ -28,6 +28,8 @@ from tqdm import tqdm
 
 from core.images import process_image
 from marketplace.models import Category, Listing, ListingImage
+from marketplace.search.vocabulary import vocabulary_refresh
+from marketplace.selectors import category_path_names
 
 DEMO_PASSWORD = "threadly-demo"  # noqa: S105 - documented demo login, local data only
 DEMO_DIR = "listings/demo"
@@ -227,6 +229,7 @@ class Command(BaseCommand):
         self._member(*ADMIN, staff=True)
         pool = self._photo_pool()
         created = self._listings(listings, sellers=sellers, leaves=leaves, pool=pool)
+        vocabulary_refresh()  # "Did you mean …?" knows the new words (PostgreSQL)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data ready: {created} listing(s) created. "
@@ -345,6 +348,8 @@ class Command(BaseCommand):
         if not missing:
             return 0
         now = timezone.now()
+        # Rows are bulk-created here, not through listing_create: set what it would set.
+        self._category_names = {leaf.pk: category_path_names(leaf.pk) for leaf, _ in leaves}
         progress = tqdm(total=missing, desc="Listings", unit="listing", disable=missing < 1000)
         for start in range(existing, target, BATCH_SIZE):
             indexes = range(start, min(target, start + BATCH_SIZE))
@@ -394,6 +399,7 @@ class Command(BaseCommand):
                 "Smoke-free home. Happy to answer questions or send more photos."
             ),
             category=category,
+            category_names=self._category_names[category.pk],
             brand=brand,
             size=rng.choice(SIZES[shape]),
             condition=rng.choice(Listing.Condition.values),

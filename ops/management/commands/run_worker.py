@@ -34,6 +34,7 @@ SCHEDULE: list[tuple[str, int, tuple[str, ...]]] = [
     # Hourly, but each seller gets at most one digest a day (the command is idempotent).
     ("followers_digest", 60, ()),
     ("messages_notify_unread", 5, ()),
+    ("search_words_refresh", 15, ()),
 ]
 TICK_SECONDS = 60
 

@@ -1,0 +1,116 @@
+"""PostgreSQL full-text search: the default search on PostgreSQL.
+
+- Matching: `search_vector @@ websearch_to_tsquery(...)` on a STORED generated tsvector
+  (title A > brand B > category names C > description D), accents and apostrophes folded
+  ("levis" finds Levi's, "cafe" finds café), the last word a prefix ("patag"). See pg_sql.
+- Relevance: ts_rank_cd with those weights, then freshness, over the CANDIDATES freshest
+  matches only, so a word found in 90% of the catalog costs the same as a rare one.
+- Typos: when a query finds fewer than FEW_RESULTS and has a word no listing has, the
+  vocabulary of titles and brands (SearchWord, pg_trgm similarity on its GIN trigram index)
+  gives the closest word: the page offers "Did you mean …?" and also shows what the
+  corrected query finds.
+- Facets, totals and pages: engine.DatabaseSearchBackend (bounded sample, capped count,
+  keyset cursors); approximate facet counts are scaled by the planner's row estimate.
+"""
+
+import difflib
+import json
+import re
+
+from django.db.models import Expression, Q, QuerySet
+
+from marketplace.models import Listing
+from marketplace.search import pg_sql
+from marketplace.search.engine import DatabaseSearchBackend
+from marketplace.search.text import fold, has_words, plain_words, prefix_last_word
+from marketplace.search.vocabulary import listings_with, similar_words
+
+MAX_TYPO_WORDS = 5
+RARE_WORDS = 2000  # fewer listings than this with the words: read them through the GIN index
+# Of the vocabulary's trigram look-alikes, a word replaces a query word only this alike by
+# edit similarity (difflib): "patagnoia"/"patagonia" 0.89, "lev"/"levis" 0.75.
+CORRECTION_RATIO = 0.7
+_ORIGINAL_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")  # noqa: RUF001
+_FOLDED_WORD = re.compile(r"[^\W_]+")
+
+
+class PostgresSearchBackend(DatabaseSearchBackend):
+    name = "postgres"
+
+    def text_match(self, q: str) -> Q | None:
+        if not has_words(q):
+            return None
+        return Q(pg_sql.text_match(q, prefix=prefix_last_word(q)))
+
+    def relevance(self, q: str) -> Expression | None:
+        return pg_sql.text_rank(q, prefix=prefix_last_word(q))
+
+    def title_match(self, q: str) -> Q:
+        return Q(pg_sql.title_match(q))
+
+    def title_matches_rare(self, q: str) -> bool | None:
+        """From the vocabulary's counts: None if no listing has the words, True under
+        RARE_WORDS listings (the GIN index then beats walking the newest-first index until
+        a few matches turn up), False otherwise or when unknown."""
+        count = listings_with(_query_words(q), last_is_prefix=prefix_last_word(q))
+        if count is None:
+            return False
+        if count == 0:
+            return None
+        return count < RARE_WORDS
+
+    def estimate(self, listings: QuerySet[Listing]) -> int:
+        """The planner's row estimate (planning only, nothing is counted)."""
+        plan = json.loads(listings.values("pk").explain(format="json"))
+        if isinstance(plan, list):
+            plan = plan[0]
+        return int(plan["Plan"]["Plan Rows"])
+
+    def typo_correction(self, q: str, listings: QuerySet[Listing]) -> str:
+        """`q` with each word that no listing for sale has replaced by the most similar word
+        of the titles and brands ("patagnoia" -> "patagonia"), or "" when every word is
+        known or nothing is close enough.
+
+        A word is unknown when the vocabulary has no listing with it (the last word, still
+        being typed, as a prefix); when the vocabulary can't tell, an EXISTS asks the
+        listings. Then one nearest-words look-up per unknown word (at most MAX_TYPO_WORDS).
+        """
+        all_words = _query_words(q)
+        typing = all_words[-1] if all_words and prefix_last_word(q) else None
+        words = [word for word in all_words if len(word) >= 3][:MAX_TYPO_WORDS]
+        corrections: dict[str, str] = {}
+        for word in words:
+            if word in corrections:
+                continue
+            known = listings_with([word], last_is_prefix=word == typing)
+            if known is None:
+                known = listings.filter(pg_sql.text_match(word, prefix=word == typing)).exists()
+            if known:
+                continue
+            best = _closest(word, similar_words(word))
+            if best:
+                corrections[word] = best
+        if not corrections:
+            return ""
+
+        def replace(match: re.Match) -> str:
+            key = " ".join(_FOLDED_WORD.findall(fold(match.group(0))))
+            return corrections.get(key, match.group(0))
+
+        corrected = _ORIGINAL_WORD.sub(replace, q)
+        return corrected if corrected != q else ""
+
+
+def _query_words(q: str) -> list[str]:
+    """The words the query needs, folded, split as the vocabulary is ("t-shirt": t, shirt)."""
+    return _FOLDED_WORD.findall(" ".join(plain_words(q)))
+
+
+def _closest(word: str, candidates: list[tuple[str, int]]) -> str:
+    """The candidate most like `word` by edit similarity (ties: the most used), or ""."""
+    best, best_key = "", (CORRECTION_RATIO, 0)
+    for candidate, listings in candidates:
+        ratio = difflib.SequenceMatcher(None, word, candidate).ratio()
+        if (ratio, listings) >= best_key:
+            best, best_key = candidate, (ratio, listings)
+    return best

@@ -1,0 +1,78 @@
+"""The vocabulary of titles and brands (SearchWord) that "Did you mean …?" corrects from.
+
+PostgreSQL only: ts_stat() lists the title (A) and brand (B) lexemes of the search vectors
+of listings for sale, with how many listings hold each; a GIN trigram index on the table
+(GiST) finds the words nearest to a misspelt one in well under a millisecond. A periodic job
+(search_words_refresh, in the worker's schedule) rebuilds it: a word first used since the
+last run is searchable at once but only offered as a correction after the next.
+"""
+
+from django.db import connection, transaction
+
+from marketplace.models import SearchWord
+
+REFRESH_SQL = """
+INSERT INTO marketplace_searchword (word, listings)
+SELECT word, ndoc FROM ts_stat(
+    'SELECT search_vector FROM marketplace_listing
+      WHERE status = ''active'' AND deleted_at IS NULL', 'ab')
+WHERE length(word) BETWEEN 3 AND 100
+"""
+# The nearest words by pg_trgm distance (GiST index, nearest-neighbour order: no similarity
+# threshold to tune, so transpositions such as "jakcet" still find "jacket"); far ones are
+# dropped here and the caller judges the rest by edit similarity.
+SIMILAR_SQL = """
+SELECT word, listings FROM (
+    SELECT word, listings, word <-> %s AS distance FROM marketplace_searchword
+    ORDER BY word <-> %s LIMIT %s
+) nearest
+WHERE distance < 0.9
+"""
+
+
+def vocabulary_refresh() -> int:
+    """Rebuild the vocabulary from the listings for sale now, in one transaction (readers
+    see the old or the new one). Returns the number of words; 0 on SQLite (unused there)."""
+    if connection.vendor != "postgresql":
+        return 0
+    with transaction.atomic():
+        SearchWord.objects.all().delete()
+        with connection.cursor() as cursor:
+            cursor.execute(REFRESH_SQL)
+            return cursor.rowcount
+
+
+def similar_words(word: str, *, limit: int = 5) -> list[tuple[str, int]]:
+    """(word, listings) of the vocabulary nearest to `word` (already folded), best first."""
+    if connection.vendor != "postgresql" or not word:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(SIMILAR_SQL, [word[:100], word[:100], limit])
+        return [(found, listings) for found, listings in cursor.fetchall()]
+
+
+# Per query word, the listings of the vocabulary words it is (or, for the last word being
+# typed, begins); the least of those sums; and whether the vocabulary has anything at all.
+LISTINGS_WITH_SQL = """
+SELECT EXISTS (SELECT 1 FROM marketplace_searchword), min(total) FROM (
+    SELECT w.position, COALESCE(sum(s.listings), 0) AS total
+    FROM unnest(%s::text[], %s::boolean[]) WITH ORDINALITY AS w(word, prefix, position)
+    LEFT JOIN marketplace_searchword s
+      ON s.word = w.word OR (w.prefix AND s.word LIKE w.word || '%%')
+    GROUP BY w.position
+) per_word
+"""
+
+
+def listings_with(words: list[str], *, last_is_prefix: bool) -> int | None:
+    """About how many listings for sale have all `words` (folded letters and digits) in
+    their title or brand: the least of the words' counts, a prefix counting every word it
+    begins. None when unknown: SQLite, or a vocabulary never refreshed."""
+    words = [word[:100] for word in words if word][:10]
+    if connection.vendor != "postgresql" or not words:
+        return None
+    prefixes = [last_is_prefix and n == len(words) - 1 for n in range(len(words))]
+    with connection.cursor() as cursor:
+        cursor.execute(LISTINGS_WITH_SQL, [words, prefixes])
+        filled, least = cursor.fetchone()
+    return int(least) if filled and least is not None else None
