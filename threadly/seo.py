@@ -10,8 +10,14 @@ Which pages search engines may index (docs/seo.md):
   condition, min_price, max_price, sort, page, cursor, …) gets "noindex, follow": a filtered,
   sorted or later page is a view of its category or of browse, not a page of its own. Its
   canonical URL is the page's path without the query string, i.e. the unfiltered category or
-  /browse/, which is also what this module gives when no view overrides it.
+  /browse/, which is also what this module gives when no view overrides it;
+- except a search on its own: /browse/?q=levis jeans (first page, no filter, no sort) is a
+  landing page search engines may send shoppers to, as Etsy's and eBay's search pages are. It
+  is indexable, canonical to its normalised query (spaces collapsed, lower case), so "Levis
+  Jeans" and "levis  jeans" are one page.
 """
+
+from urllib.parse import urlencode
 
 from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest
@@ -34,6 +40,8 @@ TRACKING_PREFIXES = ("utm_",)
 TRACKING_PARAMS = frozenset({"gclid", "dclid", "fbclid", "msclkid", "yclid", "mc_cid", "mc_eid"})
 NOINDEX = "noindex"
 NOINDEX_FOLLOW = "noindex, follow"
+SEARCH_LANDING_VIEWS = frozenset({"marketplace:browse"})
+SEARCH_LANDING_MAX_CHARS = 60
 OG_DEFAULT_IMAGE = "img/og-default.png"
 OG_DEFAULT_SIZE = (1200, 630)
 
@@ -43,11 +51,28 @@ def is_tracking_param(name: str) -> bool:
     return name in TRACKING_PARAMS or name.startswith(TRACKING_PREFIXES)
 
 
+def search_landing_query(request: HttpRequest) -> str:
+    """The normalised query when this page is a search landing page (only `q`, besides
+    tracking parameters, on /browse/), else ""."""
+    match = request.resolver_match
+    if match is None or match.view_name not in SEARCH_LANDING_VIEWS:
+        return ""
+    params = {
+        name: value for name, value in request.GET.items() if value and not is_tracking_param(name)
+    }
+    if set(params) != {"q"}:
+        return ""
+    q = " ".join(params["q"].split()).casefold()
+    return q if len(q) <= SEARCH_LANDING_MAX_CHARS else ""
+
+
 def page_robots(request: HttpRequest) -> str:
     """The robots meta for this request: "" (indexable), NOINDEX or NOINDEX_FOLLOW."""
     match = request.resolver_match
     if match is None or match.view_name not in INDEXABLE_PAGES:
         return NOINDEX
+    if search_landing_query(request):
+        return ""
     if any(value and not is_tracking_param(name) for name, value in request.GET.items()):
         return NOINDEX_FOLLOW
     return ""
@@ -65,8 +90,11 @@ def page_meta(request: HttpRequest) -> dict[str, object]:
     """Context processor: canonical_url (this path, no query), robots, og_default_image."""
     origin = _origin(request)
     image = static(OG_DEFAULT_IMAGE)
+    canonical = f"{origin}{escape_uri_path(request.path)}"
+    if q := search_landing_query(request):
+        canonical = f"{canonical}?{urlencode({'q': q})}"
     return {
-        "canonical_url": f"{origin}{escape_uri_path(request.path)}",
+        "canonical_url": canonical,
         "robots": page_robots(request),
         "og_default_image": image if "://" in image else f"{origin}{image}",
         "og_default_size": OG_DEFAULT_SIZE,

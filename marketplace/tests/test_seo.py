@@ -179,7 +179,8 @@ def test_browse_page_has_no_breadcrumbs(client):
     [
         ("", []),
         ("?utm_source=newsletter&utm_medium=email&fbclid=abc", []),
-        ("?q=jacket", ["noindex, follow"]),
+        ("?q=jacket&sort=price_asc", ["noindex, follow"]),
+        ("?q=jacket&size=M", ["noindex, follow"]),
         ("?sort=price_asc", ["noindex, follow"]),
         ("?page=2", ["noindex, follow"]),
         ("?cursor=abc", ["noindex, follow"]),
@@ -196,6 +197,33 @@ def test_filtered_sorted_or_paged_catalogue_pages_are_noindex_with_a_clean_canon
     body = get_body(client, f"{page}{query}")
     assert robots_meta(body) == robots
     assert canonical_links(body) == [f"{ORIGIN}{page}"]
+
+
+@pytest.mark.parametrize(
+    ("query", "canonical"),
+    [
+        ("?q=jacket", "?q=jacket"),
+        ("?q=++Levi%27s+++Jeans&utm_source=ad", "?q=levi%27s+jeans"),
+    ],
+)
+def test_a_search_alone_is_an_indexable_landing_page_canonical_to_its_normalised_query(
+    client, tshirts, query, canonical
+):
+    """/browse/?q=… with nothing else may be indexed, one canonical per normalised query."""
+    body = get_body(client, f"/browse/{query}")
+    assert robots_meta(body) == []
+    assert canonical_links(body) == [f"{ORIGIN}/browse/{canonical}"]
+
+
+@pytest.mark.parametrize("query", ["?q=jacket&cursor=abc", f"?q={'x' * 61}"])
+def test_a_later_page_or_an_overlong_search_is_not_a_landing_page(client, tshirts, query):
+    """Only the first page of a short query is a landing page; a category with q is a filter."""
+    for page in ("/browse/", "/c/women/"):
+        body = get_body(client, f"{page}{query}")
+        assert robots_meta(body) == ["noindex, follow"]
+        assert canonical_links(body) == [f"{ORIGIN}{page}"]
+    body = get_body(client, "/c/women/?q=jacket")
+    assert robots_meta(body) == ["noindex, follow"]
 
 
 def test_listing_canonical_is_the_listing_url_without_parameters(client):
