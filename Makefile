@@ -37,6 +37,19 @@ test: $(VENV)/.installed-dev
 screenshots: $(VENV)/.installed-dev
 	UPDATE_SCREENSHOTS=1 $(PY) scripts/run_tests.py -m browser tests/browser
 
+# `make bench`: every page under load on a 100 000-listing PostgreSQL catalogue with gunicorn in
+# production mode, plus a mixed locust scenario; prints a table and writes bench/results.json.
+# Needs PostgreSQL and Redis on 127.0.0.1 and Debian's `hey`; about 15-25 minutes the first time.
+.PHONY: bench
+bench: $(VENV)/.installed .venv-bench/.installed
+	@command -v hey >/dev/null || { echo "bench needs hey: apt-get install hey"; exit 1; }
+	$(PY) bench/run.py $(ARGS)
+
+.venv-bench/.installed: requirements-bench.txt
+	@PY_BIN=$$(scripts/find-python) || exit 1; "$$PY_BIN" -m venv .venv-bench
+	.venv-bench/bin/python -m pip install $(PIP_FLAGS) -r requirements-bench.txt
+	@touch $@
+
 # Worst-case photo upload: seconds and peak MB per case (a minute or two; not part of `make test`).
 .PHONY: bench-photos
 bench-photos: $(VENV)/.installed

@@ -209,6 +209,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--case", action="append", help="run only this case (repeatable)")
     parser.add_argument("--files", nargs="*", help=argparse.SUPPRESS)  # the child's uploads
+    parser.add_argument("--json", action="store_true", help="also print every case as JSON")
     args = parser.parse_args()
     if args.files is not None:
         print(json.dumps(_run_case(args.files)))
@@ -225,6 +226,7 @@ def main() -> int:
         f"{'case':<18} {'uploads':<24} {'result':<9} {'seconds':>8} {'cpu s':>6} "
         f"{'peak MB':>8} {'kept MB':>8}"
     )
+    summary: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="bench-photos-") as tmp:
         built: dict[tuple, str] = {}
         for name in chosen:
@@ -260,8 +262,11 @@ def main() -> int:
             )
             if result["errors"]:
                 print(f"{'':<18} {result['errors'][0]}")
+            summary[name] = {"uploads": described, "result": status, **result}
             for path in files:
                 Path(path).unlink()
+    if args.json:
+        print(json.dumps(summary))
     return 0
 
 

@@ -1,0 +1,159 @@
+"""The pages `make bench` measures, found on the bench database (run by bench/run.py).
+
+Sets Django up with the bench environment, picks real objects of the seeded catalogue (a
+top-level category, a common brand and size, a rare and a common search term, the busiest
+seller, a listing for sale), signs in a bench buyer (cart with an item, an order, follows,
+a conversation where those features exist), and counts each page's SQL queries with the test
+client after one warm-up request. Prints one JSON line: {"pages": [...], "cookies": [...]}.
+A page whose feature isn't built yet is listed with a note and no path.
+"""
+
+import json
+import os
+import re
+import sys
+from pathlib import Path
+from urllib.parse import urlencode
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "threadly.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.db.models import Count  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+from django.urls import NoReverseMatch, reverse  # noqa: E402
+
+from accounts.models import User  # noqa: E402
+from marketplace.models import Category, Listing  # noqa: E402
+
+NEXT_LINK = re.compile(r'<a[^>]*rel="next"[^>]*href="([^"]+)"|<a[^>]*href="([^"]+)"[^>]*rel="next"')
+
+
+def url(name: str, *args, query: dict | None = None) -> str | None:
+    try:
+        path = reverse(name, args=args)
+    except NoReverseMatch:
+        return None
+    return f"{path}?{urlencode(query)}" if query else path
+
+
+def bench_member(username: str) -> User:
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        user = User.objects.create_user(
+            username=username,
+            email=f"{username}@bench.threadly.test",
+            password=os.environ.get("BENCH_PASSWORD", "threadly-bench"),
+        )
+    return user
+
+
+def signed_in(user: User) -> tuple[Client, str]:
+    client = Client()
+    client.force_login(user)
+    cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+    return client, cookie
+
+
+def query_count(client: Client, path: str) -> tuple[int, int]:
+    client.get(path)  # warm caches, as a running site has them
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(path)
+    return len(queries), response.status_code
+
+
+def follow_next(client: Client, path: str, pages: int) -> str | None:
+    """The URL `pages` pages after `path`, by following the page's rel="next" links."""
+    for _ in range(pages):
+        match = NEXT_LINK.search(client.get(path).content.decode())
+        if not match:
+            return None
+        path = (match.group(1) or match.group(2)).replace("&amp;", "&")
+    return path
+
+
+def words() -> tuple[str, str]:
+    """A term in most titles and a term in very few (from the seeded titles)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT w, count(*) FROM (SELECT lower(unnest(string_to_array(title, ' '))) AS w "
+            "FROM marketplace_listing WHERE status = 'active' LIMIT 200000) t "
+            "WHERE length(w) > 3 GROUP BY w ORDER BY count(*) DESC"
+        )
+        rows = cursor.fetchall()
+    common = rows[0][0]
+    rare = next((w for w, n in reversed(rows) if n >= 1 and w.isalpha()), rows[-1][0])
+    return rare, common
+
+
+def main() -> None:
+    anonymous = Client()
+    for_sale = Listing.objects.for_sale()
+    listing = for_sale.order_by("-published_at").first()
+    category = Category.objects.filter(parent__isnull=True).order_by("position", "id").first()
+    busiest = for_sale.values("seller__username").annotate(n=Count("id")).order_by("-n").first()
+    brand = (for_sale.exclude(brand="").values("brand").annotate(n=Count("id")).order_by("-n")[0])[
+        "brand"
+    ]
+    size = (for_sale.exclude(size="").values("size").annotate(n=Count("id")).order_by("-n")[0])[
+        "size"
+    ]
+    rare, common = words()
+
+    buyer = bench_member("bench-buyer")
+    buyer_client, buyer_cookie = signed_in(buyer)
+    other_listing = for_sale.exclude(seller=buyer).order_by("published_at").first()
+    cart_add = url("orders:cart_add", other_listing.pk)
+    if cart_add:
+        buyer_client.post(cart_add, {"quantity": 1})
+
+    browse = url("marketplace:browse")
+    pages = [
+        ("floor", url("ops:api_health"), None),
+        ("home", url("marketplace:home"), None),
+        ("category", url("marketplace:category", category.slug), None),
+        (
+            "browse_filters",
+            f"{browse}?"
+            + urlencode(
+                {"size": size, "brand": brand, "condition": "good", "min_price": 5, "max_price": 80}
+            ),
+            None,
+        ),
+        ("browse_sort_price", f"{browse}?sort=price_asc", None),
+        ("search_rare", f"{browse}?{urlencode({'q': rare})}", None),
+        ("search_common", f"{browse}?{urlencode({'q': common})}", None),
+        ("suggest", url("marketplace:search_suggest", query={"q": common[:3]}), None),
+        ("listing", listing.get_absolute_url(), None),
+        ("seller", url("marketplace:seller", busiest["seller__username"]), None),
+        ("cart", url("orders:cart"), buyer_cookie),
+        ("checkout", url("orders:checkout"), buyer_cookie),
+        ("orders", url("orders:order_list"), buyer_cookie),
+        ("following_feed", url("marketplace:following_feed"), buyer_cookie),
+        ("inbox", url("messaging:inbox"), buyer_cookie),
+    ]
+    deep = follow_next(anonymous, browse, 199)
+    pages.insert(5, ("browse_page_200", deep, None))
+
+    found = []
+    for name, path, cookie in pages:
+        entry = {"name": name, "path": path, "cookie": cookie or ""}
+        if path is None:
+            entry["note"] = "not measured: the page doesn't exist yet"
+        else:
+            client = buyer_client if cookie else anonymous
+            entry["queries"], status = query_count(client, path)
+            if status != 200:
+                entry["note"] = f"answered {status} in-process"
+        found.append(entry)
+    print(json.dumps({"pages": found, "cookies": [buyer_cookie]}))
+
+
+if __name__ == "__main__":
+    main()

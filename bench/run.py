@@ -1,0 +1,393 @@
+"""`make bench`: Threadly under load on a 100 000-listing catalogue, page by page.
+
+    .venv/bin/python bench/run.py                  # seed if needed, then every page (~15 min)
+    .venv/bin/python bench/run.py --pages home,search_rare --requests 200
+    .venv/bin/python bench/run.py --skip-mixed --skip-photos
+
+What it does, all on 127.0.0.1 with loops bounded in count and time:
+
+1. Prepares a PostgreSQL database of its own (BENCH_DATABASE_URL, default
+   postgres://root@127.0.0.1:5432/threadly_bench): migrate, `seed_demo --listings 100000
+   --sellers 2000` unless it already holds that many, then ANALYZE. Redis db 15 is the cache.
+2. Starts gunicorn with production settings (DEBUG off, 2 sync workers, gunicorn.conf.py).
+3. For the floor (/api/health, no SQL) and every page, drives `hey` (Debian's package; its
+   per-request CSV gives honest percentiles, no coordinated-omission "correction") at 1 and 4
+   clients, and counts the page's SQL queries in-process with Django's test client.
+4. Runs the mixed scenario with locust (headless, 50 users, 0.2–1.8 s think time, spawned
+   gradually, anonymous and signed-in mix) from its own virtualenv (.venv-bench).
+5. Measures the worst-case photo upload (bench/photo_upload.py).
+6. Prints a table and writes bench/results.json: req/s, p50/p95/p99 at each concurrency,
+   errors, SQL queries, ratio to the floor, RSS per worker before and after, the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import os
+import platform
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+DEFAULT_DB = "postgres://root@127.0.0.1:5432/threadly_bench"
+DEFAULT_REDIS = "redis://127.0.0.1:6379/15"
+RESULTS = ROOT / "bench" / "results.json"
+BENCH_PASSWORD = "threadly-bench"  # noqa: S105 - a local benchmark account, never deployed
+
+
+@dataclass
+class Run:
+    clients: int
+    requests: int
+    rps: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    errors: int
+
+
+@dataclass
+class PageResult:
+    name: str
+    path: str
+    signed_in: bool
+    queries: int | None
+    runs: list[Run] = field(default_factory=list)
+    ratio_to_floor: float | None = None
+    note: str = ""
+
+
+def bench_env(database_url: str, redis_url: str) -> dict[str, str]:
+    """The environment of a production-like Threadly on this machine."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "threadly.settings",
+            "DEBUG": "0",
+            "SECRET_KEY": env.get("BENCH_SECRET_KEY") or secrets.token_urlsafe(50),
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "SITE_URL": "http://127.0.0.1",
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "SECURE_SSL_REDIRECT": "0",
+            "SESSION_COOKIE_SECURE": "0",
+            "CSRF_COOKIE_SECURE": "0",
+            "LOG_LEVEL": "warning",
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+    )
+    env.pop("TEST_DB_NAME", None)
+    return env
+
+
+def manage(env: dict[str, str], *args: str) -> str:
+    return subprocess.run(  # noqa: S603 - our own manage.py with fixed arguments
+        [PY, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+    ).stdout
+
+
+def ensure_database(database_url: str) -> None:
+    import psycopg
+
+    parts = urlsplit(database_url)
+    name = parts.path.lstrip("/")
+    admin = parts._replace(path="/postgres").geturl()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')  # name comes from our own setting
+
+
+def prepare(env: dict[str, str], *, listings: int, sellers: int) -> None:
+    ensure_database(env["DATABASE_URL"])
+    print("migrate…", flush=True)
+    manage(env, "migrate", "--noinput", "-v0")
+    print(f"seed_demo --listings {listings} --sellers {sellers} (minutes the first time)…")
+    subprocess.run(  # noqa: S603
+        [PY, "manage.py", "seed_demo", "--listings", str(listings), "--sellers", str(sellers)],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
+    import psycopg
+
+    with psycopg.connect(env["DATABASE_URL"], autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_gunicorn(env: dict[str, str], port: int, workers: int) -> subprocess.Popen:
+    server = subprocess.Popen(  # noqa: S603
+        [
+            str(Path(PY).parent / "gunicorn"),
+            "-c",
+            "gunicorn.conf.py",
+            "threadly.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--no-control-socket",
+            "--access-logfile",
+            "/dev/null",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=2):  # noqa: S310
+                return server
+        except OSError:
+            time.sleep(0.3)
+    server.kill()
+    raise SystemExit(f"gunicorn did not answer: {server.stderr.read().decode()[-2000:]}")
+
+
+def worker_rss_mb(master_pid: int) -> list[float]:
+    children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
+    sizes = []
+    for pid in children:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                sizes.append(round(int(line.split()[1]) / 1024, 1))
+    return sizes
+
+
+def hey(url: str, *, clients: int, requests: int, cookie: str = "") -> Run:
+    """`hey -o csv`: one line per request, so the percentiles are computed from every request."""
+    args = ["hey", "-n", str(requests), "-c", str(clients), "-t", "10", "-o", "csv"]
+    if cookie:
+        args += ["-H", f"Cookie: {cookie}"]
+    out = subprocess.run(  # noqa: S603
+        [*args, url], capture_output=True, text=True, check=True, timeout=300
+    ).stdout
+    rows = list(csv.DictReader(io.StringIO(out)))
+    times = sorted(float(r["response-time"]) * 1000 for r in rows)
+    errors = sum(1 for r in rows if not r["status-code"].startswith(("2", "3")))
+    start = min(float(r["offset"]) for r in rows)
+    end = max(float(r["offset"]) + float(r["response-time"]) for r in rows)
+
+    def pct(p: float) -> float:
+        return round(times[min(len(times) - 1, int(p * len(times)))], 1)
+
+    return Run(
+        clients=clients,
+        requests=len(rows),
+        rps=round(len(rows) / max(end - start, 1e-6), 1),
+        p50_ms=round(statistics.median(times), 1),
+        p95_ms=pct(0.95),
+        p99_ms=pct(0.99),
+        errors=errors,
+    )
+
+
+def discover(env: dict[str, str]) -> dict:
+    """URLs and signed-in cookies of the bench catalogue, and each page's SQL query count,
+    from a child process that sets Django up on the bench database."""
+    out = subprocess.run(  # noqa: S603
+        [PY, str(ROOT / "bench" / "pages.py")],
+        cwd=ROOT,
+        env={**env, "BENCH_PASSWORD": BENCH_PASSWORD},
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def run_mixed(port: int, found: dict, *, users: int, seconds: int) -> dict:
+    locust = ROOT / ".venv-bench" / "bin" / "locust"
+    if not locust.exists():
+        return {"skipped": "locust is not installed (make bench installs it in .venv-bench)"}
+    prefix = Path(tempfile.mkdtemp(prefix="threadly-locust-")) / "stats"
+    env = {
+        **os.environ,
+        "BENCH_COOKIES": json.dumps(found["cookies"]),
+        "BENCH_PAGES": json.dumps(found["pages"]),
+    }
+    subprocess.run(  # noqa: S603
+        [
+            str(locust),
+            "-f",
+            str(ROOT / "bench" / "locustfile.py"),
+            "--headless",
+            "--host",
+            f"http://127.0.0.1:{port}",
+            "-u",
+            str(users),
+            "-r",
+            "5",
+            "-t",
+            f"{seconds}s",
+            "--csv",
+            str(prefix),
+            "--only-summary",
+            "--exit-code-on-error",
+            "0",
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=seconds + 120,
+    )
+    with open(f"{prefix}_stats.csv") as handle:
+        rows = {row["Name"]: row for row in csv.DictReader(handle)}
+    total = rows["Aggregated"]
+    return {
+        "users": users,
+        "seconds": seconds,
+        "requests": int(total["Request Count"]),
+        "failures": int(total["Failure Count"]),
+        "rps": round(float(total["Requests/s"]), 1),
+        "p50_ms": float(total["50%"]),
+        "p95_ms": float(total["95%"]),
+        "p99_ms": float(total["99%"]),
+    }
+
+
+def run_photos() -> dict:
+    out = subprocess.run(  # noqa: S603
+        [PY, str(ROOT / "bench" / "photo_upload.py"), "--json"],
+        cwd=ROOT,
+        env={**os.environ, "DEBUG": "1"},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    try:
+        return json.loads(out.stdout.strip().splitlines()[-1])
+    except (json.JSONDecodeError, IndexError):
+        return {"error": (out.stderr or out.stdout)[-500:]}
+
+
+def machine() -> dict:
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3, 1),
+    }
+
+
+def print_table(pages: list[PageResult]) -> None:
+    print(
+        f"\n{'page':<22}{'SQL':>5}{'c':>3}{'req/s':>9}{'p50':>8}{'p95':>8}{'p99':>8}{'err':>5}{'floor':>7}"
+    )
+    for page in pages:
+        for i, run in enumerate(page.runs):
+            ratio = f"{page.ratio_to_floor:.0%}" if i == 0 and page.ratio_to_floor else ""
+            print(
+                f"{page.name if i == 0 else '':<22}"
+                f"{(page.queries if page.queries is not None else '-') if i == 0 else '':>5}"
+                f"{run.clients:>3}{run.rps:>9}{run.p50_ms:>8}{run.p95_ms:>8}{run.p99_ms:>8}"
+                f"{run.errors:>5}{ratio:>7}"
+            )
+        if page.note:
+            print(f"{'':<22}{page.note}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--listings", type=int, default=100_000)
+    parser.add_argument("--sellers", type=int, default=2_000)
+    parser.add_argument("--requests", type=int, default=400, help="per page and concurrency")
+    parser.add_argument("--clients", default="1,4")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--pages", default="", help="comma-separated page names (default all)")
+    parser.add_argument("--mixed-seconds", type=int, default=120)
+    parser.add_argument("--skip-seed", action="store_true")
+    parser.add_argument("--skip-mixed", action="store_true")
+    parser.add_argument("--skip-photos", action="store_true")
+    args = parser.parse_args()
+
+    if not shutil.which("hey"):
+        raise SystemExit("`hey` is missing: apt-get install hey")
+    env = bench_env(
+        os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB),
+        os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS),
+    )
+    if not args.skip_seed:
+        prepare(env, listings=args.listings, sellers=args.sellers)
+    found = discover(env)
+    wanted = {name for name in args.pages.split(",") if name}
+    clients = [int(c) for c in args.clients.split(",")]
+
+    port = free_port()
+    server = start_gunicorn(env, port, args.workers)
+    results: dict = {"machine": machine(), "started": time.strftime("%Y-%m-%d %H:%M:%S")}
+    try:
+        results["rss_mb_before"] = worker_rss_mb(server.pid)
+        pages: list[PageResult] = []
+        floor_rps = None
+        for page in found["pages"]:
+            if wanted and page["name"] not in wanted and page["name"] != "floor":
+                continue
+            result = PageResult(
+                name=page["name"],
+                path=page["path"],
+                signed_in=bool(page.get("cookie")),
+                queries=page.get("queries"),
+                note=page.get("note", ""),
+            )
+            if page.get("path"):
+                url = f"http://127.0.0.1:{port}{page['path']}"
+                hey(url, clients=1, requests=20, cookie=page.get("cookie", ""))  # warm up
+                for c in clients:
+                    result.runs.append(
+                        hey(url, clients=c, requests=args.requests, cookie=page.get("cookie", ""))
+                    )
+                if page["name"] == "floor":
+                    floor_rps = result.runs[0].rps
+                elif floor_rps:
+                    result.ratio_to_floor = round(result.runs[0].rps / floor_rps, 3)
+            pages.append(result)
+            print(f"  {result.name}: {[asdict(r) for r in result.runs]}", flush=True)
+        results["pages"] = [asdict(p) for p in pages]
+        if not args.skip_mixed:
+            print("mixed scenario (locust)…", flush=True)
+            results["mixed"] = run_mixed(port, found, users=50, seconds=args.mixed_seconds)
+        results["rss_mb_after"] = worker_rss_mb(server.pid)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    if not args.skip_photos:
+        print("worst-case photo upload…", flush=True)
+        results["photo_upload"] = run_photos()
+    print_table(pages)
+    if "mixed" in results:
+        print(f"\nmixed: {results['mixed']}")
+    print(
+        f"RSS per worker before {results['rss_mb_before']} MB, after {results['rss_mb_after']} MB"
+    )
+    RESULTS.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    print(f"written {RESULTS.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
