@@ -4,6 +4,7 @@ import pytest
 from django.contrib.auth import authenticate
 from django.core.files.storage import default_storage
 from django.core.management import call_command
+from django.db.models import Count
 
 from accounts.models import User
 from marketplace.models import Category, Listing, ListingImage
@@ -54,3 +55,20 @@ def test_seed_demo_scales_with_listings_and_shares_photo_files():
     names = set(ListingImage.objects.values_list("image", flat=True))
     assert len(names) <= 24
     assert ListingImage.objects.count() > 300
+
+
+def test_seed_demo_spreads_a_benchmark_catalogue_over_many_sellers_unevenly():
+    """--sellers 50: every listing has a seller with a profile; a few sellers have many items
+    and most a handful, as on a real marketplace; a second run adds nobody."""
+    call_command("seed_demo", listings=400, sellers=50)
+    per_seller = sorted(
+        Listing.objects.values("seller").annotate(n=Count("id")).values_list("n", flat=True),
+        reverse=True,
+    )
+    assert len(per_seller) >= 30
+    assert per_seller[0] >= 5 * per_seller[len(per_seller) // 2]
+    sellers = User.objects.filter(listings__isnull=False).distinct()
+    assert not sellers.filter(profile__isnull=True).exists()
+    users = User.objects.count()
+    call_command("seed_demo", listings=400, sellers=50)
+    assert User.objects.count() == users

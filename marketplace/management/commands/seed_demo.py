@@ -221,10 +221,21 @@ class Command(BaseCommand):
         parser.add_argument(
             "--listings", type=int, default=40, help="How many demo listings to have (default 40)."
         )
+        parser.add_argument(
+            "--sellers",
+            type=int,
+            default=len(SELLERS),
+            help=(
+                f"How many sellers share the listings (default {len(SELLERS)}, the demo logins; "
+                "more are generated, e.g. 2000 for a benchmark catalogue where a few sellers "
+                "have many items and most have a handful)."
+            ),
+        )
 
-    def handle(self, *args, listings: int, **options) -> None:
+    def handle(self, *args, listings: int, sellers: int = len(SELLERS), **options) -> None:
         leaves = self._categories()
-        sellers = [self._member(*row, seller=True) for row in SELLERS]
+        demo_sellers = [self._member(*row, seller=True) for row in SELLERS]
+        sellers = demo_sellers + self._generated_sellers(sellers - len(demo_sellers))
         self._member(*BUYER)
         self._member(*ADMIN, staff=True)
         pool = self._photo_pool()
@@ -379,6 +390,54 @@ class Command(BaseCommand):
         progress.close()
         return missing
 
+    def _generated_sellers(self, count: int) -> list:
+        """`count` more sellers (seller0005..), made in bulk with one shared password hash and
+        their profiles; the existing ones are kept. They can log in with the demo password."""
+        if count <= 0:
+            return []
+        from django.contrib.auth.hashers import make_password
+
+        from accounts.models import Profile
+
+        user_model = get_user_model()
+        names = [f"seller{n:04d}" for n in range(len(SELLERS) + 1, len(SELLERS) + count + 1)]
+        existing = set(
+            user_model.objects.filter(username__in=names).values_list("username", flat=True)
+        )
+        password = make_password(DEMO_PASSWORD)
+        new = [
+            user_model(
+                username=name,
+                email=f"{name}@bench.threadly.test",
+                password=password,
+                is_seller=True,
+            )
+            for name in names
+            if name not in existing
+        ]
+        with transaction.atomic():
+            user_model.objects.bulk_create(new, batch_size=1000)
+            users = list(user_model.objects.filter(username__in=names).order_by("username"))
+            have_profile = set(
+                Profile.objects.filter(user__in=users).values_list("user_id", flat=True)
+            )
+            Profile.objects.bulk_create(
+                [
+                    Profile(user=user, display_name=user.username.capitalize())
+                    for user in users
+                    if user.pk not in have_profile
+                ],
+                batch_size=1000,
+            )
+        return users
+
+    @staticmethod
+    def _seller_of(index: int, sellers: list):
+        """A skewed but deterministic share: the first sellers get many items, most get a few
+        (the golden-ratio sequence is spread evenly; squaring it favours small positions)."""
+        spread = (index * 0.6180339887) % 1
+        return sellers[min(len(sellers) - 1, int(len(sellers) * spread * spread))]
+
     def _listing(self, index: int, now, sellers, leaves, pool):
         rng = random.Random(index)  # noqa: S311 - deterministic demo data, not security
         category, shape = leaves[index % len(leaves)]
@@ -391,7 +450,9 @@ class Command(BaseCommand):
             title = f"{brand} {title[0].lower()}{title[1:]}"
         price = Decimal(rng.randrange(500, 12000, 50)) / 100
         listing = Listing(
-            seller=sellers[index % len(sellers)],
+            seller=sellers[index % len(sellers)]
+            if len(sellers) <= len(SELLERS)
+            else self._seller_of(index, sellers),
             title=title[:80],
             slug=slugify(title)[:90] or "item",
             description=(
