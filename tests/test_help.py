@@ -127,3 +127,11 @@ def test_checkout_links_buyer_protection_and_sell_form_links_fees(client, buyer,
     client.force_login(seller)
     sell = client.get(reverse("marketplace:listing_create")).content.decode()
     assert 'href="/help/fees/"' in sell
+
+
+def test_help_search_does_not_fill_the_site_search_box(client):
+    """The header's item search shows the catalogue's query, not the help centre's."""
+    body = client.get("/help/?q=tracking").content.decode()
+    assert 'name="q" value=""' in body
+    browse = client.get("/browse/?q=denim").content.decode()
+    assert 'id="site-search" type="search" name="q" value="denim"' in browse

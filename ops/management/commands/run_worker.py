@@ -77,7 +77,10 @@ def run_tick(tick: int) -> list[str]:
 
 
 class Command(DatabaseCommand):
-    help = "Run the periodic jobs (reservations, refunds, order completion, alerts) in a loop."
+    help = (
+        "Run the periodic jobs (reservations and offers, refunds, order completion, alerts, "
+        "backups, digests, unread-message emails, search upkeep) in a loop."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--once", action="store_true", help="Run every job once and exit.")
