@@ -85,6 +85,8 @@ def bench_env(database_url: str, redis_url: str) -> dict[str, str]:
             "DATABASE_URL": database_url,
             "REDIS_URL": redis_url,
             "SECURE_SSL_REDIRECT": "0",
+            # The local payment gateway: a benchmark moves no real money.
+            "ALLOW_TEST_PAYMENTS": "1",
             "SESSION_COOKIE_SECURE": "0",
             "CSRF_COOKIE_SECURE": "0",
             "LOG_LEVEL": "warning",
