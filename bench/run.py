@@ -23,7 +23,9 @@ What it does, all on 127.0.0.1 with loops bounded in count and time:
 from __future__ import annotations
 
 import argparse
+import base64
 import csv
+import hashlib
 import io
 import json
 import os
@@ -87,6 +89,10 @@ def bench_env(database_url: str, redis_url: str) -> dict[str, str]:
             "SECURE_SSL_REDIRECT": "0",
             # The local payment gateway: a benchmark moves no real money.
             "ALLOW_TEST_PAYMENTS": "1",
+            # A fixed key for the bench database's (fake) addresses, derived, never a secret.
+            "ENCRYPTION_KEY": base64.urlsafe_b64encode(
+                hashlib.sha256(b"threadly-bench-addresses").digest()
+            ).decode(),
             "SESSION_COOKIE_SECURE": "0",
             "CSRF_COOKIE_SECURE": "0",
             "LOG_LEVEL": "warning",
