@@ -72,3 +72,13 @@ def test_startup_with_debug_on_needs_no_secret_key():
     """Local development (DEBUG=1) starts with the development key and default hosts."""
     result = start_django(DEBUG="1")
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("level", ["warning", "WARNING", "Info"])
+def test_log_level_in_any_case_starts(level):
+    """LOG_LEVEL=warning (gunicorn's spelling) is as good as WARNING for Django's logging."""
+    result = start_django(
+        DEBUG="0", SECRET_KEY=GOOD_KEY, ALLOWED_HOSTS="x.example", LOG_LEVEL=level
+    )
+    assert result.returncode == 0, result.stderr[-500:]
+    assert "started" in result.stdout

@@ -534,7 +534,8 @@ USE_I18N = True
 USE_TZ = True
 
 # --- Logging ----------------------------------------------------------------------------------
-LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+# Any case ("warning" as gunicorn spells it, or "WARNING"): logging wants upper case.
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 LOG_FORMAT = env_str("LOG_FORMAT", "text" if DEBUG or RUNNING_TESTS else "json")
 LOGGING = {
     "version": 1,
