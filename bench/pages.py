@@ -13,7 +13,7 @@ import os
 import re
 import sys
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urljoin
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "threadly.settings")
@@ -54,8 +54,12 @@ def bench_member(username: str) -> User:
     return user
 
 
+def bench_client() -> Client:
+    return Client(HTTP_HOST="127.0.0.1")  # an allowed host of the bench site
+
+
 def signed_in(user: User) -> tuple[Client, str]:
-    client = Client()
+    client = bench_client()
     client.force_login(user)
     cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
     return client, cookie
@@ -74,8 +78,33 @@ def follow_next(client: Client, path: str, pages: int) -> str | None:
         match = NEXT_LINK.search(client.get(path).content.decode())
         if not match:
             return None
-        path = (match.group(1) or match.group(2)).replace("&amp;", "&")
+        path = urljoin(path, (match.group(1) or match.group(2)).replace("&amp;", "&"))
     return path
+
+
+def conversation_url(buyer: User, listing: Listing) -> str | None:
+    """The bench buyer's conversation about `listing`, with a few messages each way."""
+    try:
+        from messaging.models import Message
+        from messaging.services import conversation_start, message_send
+    except ImportError:
+        return None
+    conversation = conversation_start(buyer=buyer, listing_id=listing.pk)
+    if not Message.objects.filter(conversation=conversation).exists():
+        for n in range(5):
+            message_send(sender=buyer, conversation_id=conversation.pk, body=f"Question {n}?")
+            message_send(
+                sender=listing.seller, conversation_id=conversation.pk, body=f"Answer {n}."
+            )
+    return conversation.get_absolute_url()
+
+
+def follow_busiest(buyer: User, username: str) -> None:
+    try:
+        from marketplace.services import follow_add
+    except ImportError:
+        return
+    follow_add(follower=buyer, seller_id=User.objects.get(username=username).pk)
 
 
 def words() -> tuple[str, str]:
@@ -93,7 +122,7 @@ def words() -> tuple[str, str]:
 
 
 def main() -> None:
-    anonymous = Client()
+    anonymous = bench_client()
     for_sale = Listing.objects.for_sale()
     listing = for_sale.order_by("-published_at").first()
     category = Category.objects.filter(parent__isnull=True).order_by("position", "id").first()
@@ -109,6 +138,7 @@ def main() -> None:
     buyer = bench_member("bench-buyer")
     buyer_client, buyer_cookie = signed_in(buyer)
     other_listing = for_sale.exclude(seller=buyer).order_by("published_at").first()
+    follow_busiest(buyer, busiest["seller__username"])
     cart_add = url("orders:cart_add", other_listing.pk)
     if cart_add:
         buyer_client.post(cart_add, {"quantity": 1})
@@ -135,8 +165,9 @@ def main() -> None:
         ("cart", url("orders:cart"), buyer_cookie),
         ("checkout", url("orders:checkout"), buyer_cookie),
         ("orders", url("orders:order_list"), buyer_cookie),
-        ("following_feed", url("marketplace:following_feed"), buyer_cookie),
+        ("following_feed", url("marketplace:feed"), buyer_cookie),
         ("inbox", url("messaging:inbox"), buyer_cookie),
+        ("conversation", conversation_url(buyer, other_listing), buyer_cookie),
     ]
     deep = follow_next(anonymous, browse, 199)
     pages.insert(5, ("browse_page_200", deep, None))

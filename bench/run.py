@@ -87,6 +87,8 @@ def bench_env(database_url: str, redis_url: str) -> dict[str, str]:
             "DATABASE_URL": database_url,
             "REDIS_URL": redis_url,
             "SECURE_SSL_REDIRECT": "0",
+            # Every simulated shopper comes from 127.0.0.1: per-IP limits would refuse the load.
+            "RATELIMIT_ENABLED": "0",
             # The local payment gateway: a benchmark moves no real money.
             "ALLOW_TEST_PAYMENTS": "1",
             # A fixed key for the bench database's (fake) addresses, derived, never a secret.
