@@ -23,6 +23,7 @@ logger = logging.getLogger(__name__)
 # (command, every N ticks of one minute, extra arguments)
 SCHEDULE: list[tuple[str, int, tuple[str, ...]]] = [
     ("release_reservations", 1, ()),
+    ("listing_views_flush", 1, ()),  # buffered listing views -> Listing.view_count
     ("offers_expire", 5, ()),
     ("retry_refunds", 5, ()),
     ("ops_status", 5, ()),
