@@ -3,8 +3,8 @@
 from decimal import Decimal
 
 import pytest
-from django.core.management import call_command
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from django.urls import reverse
 
 from accounts.tests.factories import UserFactory

@@ -23,7 +23,6 @@ logger = logging.getLogger(__name__)
 # (command, every N ticks of one minute, extra arguments)
 SCHEDULE: list[tuple[str, int, tuple[str, ...]]] = [
     ("release_reservations", 1, ()),
-    ("listing_views_flush", 1, ()),  # buffered listing views -> Listing.view_count
     ("offers_expire", 5, ()),
     ("retry_refunds", 5, ()),
     ("ops_status", 5, ()),
@@ -36,6 +35,7 @@ SCHEDULE: list[tuple[str, int, tuple[str, ...]]] = [
     ("followers_digest", 60, ()),
     ("messages_notify_unread", 5, ()),
     ("search_words_refresh", 15, ()),
+    ("listing_views_flush", 1, ()),  # buffered listing views -> Listing.view_count
 ]
 TICK_SECONDS = 60
 
