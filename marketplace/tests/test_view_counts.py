@@ -121,4 +121,3 @@ def test_the_counter_works_on_the_local_memory_cache(settings):
         assert counters.take([_key(7)]) == {}
     finally:
         module.cache = original
-
