@@ -109,6 +109,24 @@ class ResilientRedisCache(RedisCache):
             raise CacheUnavailable(f"Cache unavailable: {key!r} was not counted.")
         return result
 
+    def incr_many(self, increments: dict[str, int], timeout: int) -> bool:
+        """Add each delta to its counter (created if missing) and (re)set its timeout, in ONE
+        pipelined round trip (INCRBY + EXPIRE per key, no MULTI). False: nothing counted."""
+        if not self._ready():
+            return False
+        try:
+            client = self._cache.get_client(None, write=True)
+            pipe = client.pipeline(transaction=False)
+            for key, delta in increments.items():
+                name = self.make_and_validate_key(key)
+                pipe.incrby(name, delta)
+                pipe.expire(name, timeout)
+            pipe.execute()
+        except UNAVAILABLE_ERRORS as exc:
+            self._failed(exc)
+            return False
+        return True
+
     def set_many(self, data, timeout=DEFAULT_TIMEOUT, version=None):
         writes = [(key, version) for key in data]
         return self._guarded("set_many", data, timeout, version, miss=list(data), writes=writes)

@@ -61,6 +61,35 @@ class RequestMetricsMiddleware:
             metrics.record(duration_ms=duration_ms, status_code=status)
 
 
+class AnonymousCacheableMiddleware:
+    """Drops "Cookie" from Vary on a GET/HEAD that carried no session, CSRF or messages cookie
+    and whose response sets none: Django adds it whenever the (empty) session was read, e.g.
+    for request.user, yet every cookie-less visitor gets the same page. A cache in front may
+    then keep one copy per URL; it must pass requests carrying those cookies to the app
+    (docs/operations.md). Goes just before SessionMiddleware (sees its Vary on the way out)."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if request.method not in ("GET", "HEAD") or response.cookies:
+            return response
+        personal = (
+            settings.SESSION_COOKIE_NAME,
+            settings.CSRF_COOKIE_NAME,
+            getattr(settings, "MESSAGE_COOKIE_NAME", "messages"),
+        )
+        if any(name in request.COOKIES for name in personal) or not response.has_header("Vary"):
+            return response
+        kept = [v.strip() for v in response["Vary"].split(",") if v.strip().lower() != "cookie"]
+        if kept:
+            response["Vary"] = ", ".join(kept)
+        else:
+            del response["Vary"]
+        return response
+
+
 class DatabaseUnavailableMiddleware:
     """A database error (OperationalError, InterfaceError) raised by a view becomes the friendly
     503 page with Retry-After instead of a 500 (see core.outage; handler500 covers middleware)."""

@@ -197,8 +197,22 @@ def listing_for_detail(*, listing_id: int, viewer: User | None) -> Listing:
     return listing
 
 
+SELLER_ACTIVE_COUNT_TTL = 600
+
+
+def seller_active_count_cache_key(seller_id: int) -> str:
+    return f"seller-active-count:{seller_id}"
+
+
 def seller_active_listing_count(*, seller: User) -> int:
-    return Listing.objects.for_sale().filter(seller=seller).count()
+    """How many of the seller's listings are for sale; cached per seller (no query on a hit),
+    dropped whenever one of their listings is saved or deleted (marketplace.signals)."""
+    key = seller_active_count_cache_key(seller.pk)
+    count = cache.get(key)
+    if count is None:
+        count = Listing.objects.for_sale().filter(seller=seller).count()
+        cache.set(key, count, SELLER_ACTIVE_COUNT_TTL)
+    return count
 
 
 def members_public() -> QuerySet[User]:

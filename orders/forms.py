@@ -40,6 +40,8 @@ class QuantityForm(forms.Form):
 
 class AddToCartForm(forms.Form):
     quantity = forms.IntegerField(min_value=1, max_value=999, initial=1, required=False)
+    # Only on the cart page's "?add=" confirmation (see views.cart).
+    add = forms.IntegerField(min_value=1, max_value=2**31 - 1, required=False)
 
 
 class AddressForm(forms.Form):

@@ -131,6 +131,11 @@ def cart_total(groups: list[CartGroup]) -> Decimal:
     return prices_total(group.price for group in groups)
 
 
+def cart_listing_to_add(*, listing_id: int) -> Listing | None:
+    """The listing a shopper is about to add from the cart page's confirmation, if for sale."""
+    return Listing.objects.for_sale().filter(pk=listing_id).first()
+
+
 def cart_count(*, user, session) -> int:
     """Units in the cart, for the header: one cheap query for signed-in users, none otherwise."""
     if user.is_authenticated:

@@ -40,6 +40,12 @@ def cart(request: HttpRequest) -> HttpResponse:
     groups = selectors.cart_groups(user=request.user, session=request.session)
     total = selectors.cart_total(groups)
     can_checkout = bool(groups) and all(line.available for g in groups for line in g.lines)
+    # "?add=<listing id>": an anonymous visitor's "Add to cart" on a listing page, which is a
+    # GET so that page needs no CSRF cookie (it stays cacheable); confirmed here with a POST.
+    confirm = AddToCartForm(request.GET) if "add" in request.GET else None
+    adding = None
+    if confirm is not None and confirm.is_valid() and confirm.cleaned_data["add"]:
+        adding = selectors.cart_listing_to_add(listing_id=confirm.cleaned_data["add"])
     return render(
         request,
         "orders/cart.html",
@@ -47,6 +53,8 @@ def cart(request: HttpRequest) -> HttpResponse:
             "groups": groups,
             "total": total,
             "can_checkout": can_checkout,
+            "adding": adding,
+            "adding_quantity": (confirm.cleaned_data.get("quantity") or 1) if adding else 1,
         },
     )
 

@@ -115,6 +115,8 @@ MIDDLEWARE = [
     "core.middleware.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.request_guard.NulByteGuardMiddleware",
+    # Anonymous pages without Vary: Cookie (cacheable); must wrap SessionMiddleware.
+    "core.middleware.AnonymousCacheableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -17,7 +17,6 @@ from marketplace.services.listings import (
     listing_delete,
     listing_mark_sold,
     listing_publish,
-    listing_record_view,
     listing_unpublish,
     listing_update,
 )
@@ -33,6 +32,7 @@ from marketplace.services.stock import (
     listing_sell_reserved_stock,
     listings_lock,
 )
+from marketplace.services.view_counts import listing_record_view, listing_views_flush
 
 __all__ = [
     "ListingDetails",
@@ -52,6 +52,7 @@ __all__ = [
     "listing_mark_sold",
     "listing_publish",
     "listing_record_view",
+    "listing_views_flush",
     "listing_release_stock",
     "listing_reserve_stock",
     "listing_sell_reserved_stock",

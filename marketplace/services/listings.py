@@ -8,7 +8,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -275,12 +274,3 @@ def listing_delete(*, user: User, listing_id: int) -> Listing:
     audit_log(action="listing.deleted", actor=user, target=listing)
     listings_changed([listing.pk])
     return listing
-
-
-def listing_record_view(*, listing: Listing, viewer) -> None:
-    """Count a visit to the listing page; the seller's own visits don't count.
-
-    One UPDATE with F(): cheap and race-free, no read-modify-write."""
-    if getattr(viewer, "is_authenticated", False) and viewer.pk == listing.seller_id:
-        return
-    Listing.objects.filter(pk=listing.pk).update(view_count=F("view_count") + 1)

@@ -24,7 +24,10 @@ HOME_QUERIES = 3  # nav, listings (+seller, profile, category), images
 BROWSE_QUERIES = 5
 CATEGORY_QUERIES = 6  # the same + the category
 SEARCH_QUERIES = 5  # the same: the sample carries the relevance scores
-DETAIL_QUERIES = 5  # nav, listing (+seller, profile, category), images, view_count, seller count
+# nav, listing (+seller, profile, category), images, seller's count for sale (cold cache). The
+# view is no longer an UPDATE here: it is a cache counter flushed by listing_views_flush.
+DETAIL_QUERIES = 4
+DETAIL_QUERIES_WARM = 2  # the navigation and the seller's count come from the cache
 # nav, member (+profile, follow counts), active count, paginator count, listings, images, and
 # the latest reviews (orders' {% seller_reviews %} tag; it joins the reviewers' profiles)
 SELLER_QUERIES = 7
@@ -141,3 +144,33 @@ def test_my_listings_and_saved_items_query_counts_do_not_grow(client):
     assert queries_for(client, reverse("marketplace:my_listings")) == small
     client.force_login(shopper)
     assert queries_for(client, reverse("marketplace:favourites")) == small_saved
+
+
+def test_listing_detail_on_a_warm_cache_runs_only_the_listing_and_its_photos(
+    client, django_assert_num_queries
+):
+    """Second view: navigation and the seller's count for sale are cached; no view UPDATE."""
+    listing = ListingFactory()
+    ListingImageFactory(listing=listing, position=0)
+    cache.clear()
+    client.get(listing.get_absolute_url())
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(listing.get_absolute_url()).status_code == 200
+    assert len(_ours(captured.captured_queries)) == DETAIL_QUERIES_WARM
+
+
+def test_sellers_cached_count_for_sale_follows_their_listings(client):
+    """Publishing, selling or deleting a listing updates the count on the listing page."""
+    from marketplace.selectors import seller_active_listing_count
+
+    seller = UserFactory()
+    first = ListingFactory(seller=seller)
+    cache.clear()
+    assert seller_active_listing_count(seller=seller) == 1
+    second = ListingFactory(seller=seller)
+    assert seller_active_listing_count(seller=seller) == 2
+    first.status = "sold"
+    first.save(update_fields=["status"])
+    assert seller_active_listing_count(seller=seller) == 1
+    second.delete()
+    assert seller_active_listing_count(seller=seller) == 0

@@ -45,14 +45,16 @@ def test_worker_schedule_runs_jobs_at_their_intervals(monkeypatch):
         "followers_digest",
         "messages_notify_unread",
         "search_words_refresh",
+        "listing_views_flush",
     ]
-    assert run_worker.run_tick(1) == ["release_reservations"]
+    assert run_worker.run_tick(1) == ["release_reservations", "listing_views_flush"]
     assert run_worker.run_tick(5) == [
         "release_reservations",
         "offers_expire",
         "retry_refunds",
         "ops_status",
         "messages_notify_unread",
+        "listing_views_flush",
     ]
     assert ran.count("release_reservations") == 3
     assert ran.count("retry_refunds") == 2
@@ -81,4 +83,5 @@ def test_a_failing_job_does_not_stop_the_others(monkeypatch):
         "followers_digest",
         "messages_notify_unread",
         "search_words_refresh",
+        "listing_views_flush",
     ]

@@ -212,6 +212,7 @@ def test_add_to_cart_form_posts_to_orders_for_shoppers_only(client):
     """Shoppers get an add-to-cart form (orders' buy_controls tag); the seller doesn't."""
     listing = ListingFactory(quantity=3)
     cart_add_url = reverse("orders:cart_add", args=[listing.pk])
+    client.force_login(UserFactory())
     body = client.get(listing.get_absolute_url()).content.decode()
     assert f'action="{cart_add_url}"' in body
     assert 'name="quantity"' in body

@@ -35,6 +35,7 @@ SCHEDULE: list[tuple[str, int, tuple[str, ...]]] = [
     ("followers_digest", 60, ()),
     ("messages_notify_unread", 5, ()),
     ("search_words_refresh", 15, ()),
+    ("listing_views_flush", 1, ()),  # buffered listing views -> Listing.view_count
 ]
 TICK_SECONDS = 60
 

@@ -1,0 +1,58 @@
+"""Cache counters bumped on the request path at the lowest cost. Kernel module.
+
+`add()` adds to several counters at once: one pipelined round trip on Redis
+(core.cache.ResilientRedisCache.incr_many), incr/add per key on other caches (local memory in
+development and tests). It never raises: a counter the cache can't take is simply not counted.
+"""
+
+import logging
+
+from django.core.cache import cache
+
+from core.cache import CacheUnavailable
+
+logger = logging.getLogger(__name__)
+
+
+def add(increments: dict[str, int], *, timeout: int) -> bool:
+    """Add each delta to its counter, creating missing ones with `timeout`; False when nothing
+    (or not everything) was counted because the cache is unreachable."""
+    try:
+        bulk = getattr(cache, "incr_many", None)
+        if bulk is not None:
+            return bulk(increments, timeout)
+        for key, delta in increments.items():
+            _add_one(key, delta, timeout)
+    except CacheUnavailable:
+        return False
+    except Exception:
+        logger.exception("could not add to cache counters")
+        return False
+    return True
+
+
+def _add_one(key: str, delta: int, timeout: int) -> None:
+    try:
+        cache.incr(key, delta)
+    except CacheUnavailable:
+        raise
+    except ValueError:  # missing: create it (or add to it if another request just did)
+        if not cache.add(key, delta, timeout):
+            cache.incr(key, delta)
+
+
+def take(keys: list[str]) -> dict[str, int]:
+    """Read counters and subtract what was read, atomically per key (DECRBY), so a bump that
+    lands between the read and the reset is kept for next time: never lost, never twice.
+    Returns what was taken (only keys with a positive count)."""
+    taken: dict[str, int] = {}
+    for key, value in cache.get_many(keys).items():
+        count = int(value or 0)
+        if count <= 0:
+            continue
+        try:
+            cache.decr(key, count)
+        except ValueError:  # expired in between, or the cache went away: not taken
+            continue
+        taken[key] = count
+    return taken
