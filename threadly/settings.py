@@ -113,6 +113,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "core.middleware.SecurityHeadersMiddleware",
     "core.middleware.DatabaseUnavailableMiddleware",
+    # Reads after a member's write go to the primary (core.db_router); no-op without replicas.
+    "core.db_router.ReadYourWritesMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.request_guard.NulByteGuardMiddleware",
     # Anonymous pages without Vary: Cookie (cacheable); must wrap SessionMiddleware.
@@ -176,6 +178,22 @@ if env_str("TEST_DB_NAME"):
 if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
     DATABASES["direct"] = dj_database_url.parse(DATABASE_URL_UNPOOLED, conn_max_age=0)
     DATABASES["direct"]["TEST"] = {"MIRROR": "default"}
+# Read replicas (core.db_router): aliases replica1, replica2, … for safe reads; tests point
+# them at the test database of "default". Empty = every query goes to "default".
+DATABASE_REPLICAS: list[str] = []
+for _number, _url in enumerate(env_list("DATABASE_REPLICA_URLS"), start=1):
+    _replica = dj_database_url.parse(
+        _url, conn_max_age=env_int("DB_CONN_MAX_AGE", 60), conn_health_checks=True
+    )
+    if _replica["ENGINE"] == "django.db.backends.postgresql":
+        # An unreachable replica must cost seconds once, then reads fall back to "default".
+        _replica.setdefault("OPTIONS", {}).setdefault("connect_timeout", 2)
+    _replica["TEST"] = {"MIRROR": "default"}
+    DATABASES[f"replica{_number}"] = _replica
+    DATABASE_REPLICAS.append(f"replica{_number}")
+# After a member's POST, their requests read from the primary for this many seconds.
+DATABASE_REPLICA_STICKY_SECONDS = env_int("DATABASE_REPLICA_STICKY_SECONDS", 10)
+DATABASE_ROUTERS = ["core.db_router.ReplicaRouter"] if DATABASE_REPLICAS else []
 for _database in DATABASES.values():
     if _database["ENGINE"] == "django.db.backends.sqlite3":
         _database["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}

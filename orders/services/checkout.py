@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from core import analytics
 from core.audit import audit_log
+from core.db_router import primary
 from marketplace.services import listings_lock
 from orders.exceptions import CheckoutError, IntegrationError, ListingUnavailable
 from orders.models import (
@@ -63,6 +64,7 @@ def address_create(
     )
 
 
+@primary()
 def checkout_reserve(*, buyer, address: Address) -> Checkout:
     """Turn the buyer's cart into one Checkout and one Order per seller, holding the stock.
 
@@ -175,6 +177,7 @@ def checkout_reserve(*, buyer, address: Address) -> Checkout:
     return checkout
 
 
+@primary()
 def checkout_start_payment(*, checkout: Checkout, success_url: str, cancel_url: str) -> str:
     """Ask the gateway for a payment page (network, no lock held); returns where to send the
     buyer. If the gateway fails, the reservation is released and IntegrationError raised."""

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from core import analytics
 from core.audit import audit_log
+from core.db_router import primary
 from marketplace.models import Listing
 from marketplace.rules import listing_is_visible, listing_sale_problem
 from marketplace.services import listing_sell_reserved_stock, listings_lock
@@ -50,6 +51,7 @@ RESOLD = "Paid after the item was sold"
 TAKEN_DOWN = "An item was taken down by Threadly before the payment completed"
 
 
+@primary()
 def checkout_mark_paid(
     *,
     checkout_id: int,

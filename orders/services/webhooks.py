@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db import transaction
 
+from core.db_router import primary
 from core.webhooks import record_once
 from orders.models import Checkout, Order, PaymentEvent, Refund
 from orders.payments.events import (
@@ -140,6 +141,7 @@ HANDLERS: dict[type[GatewayEvent], Callable[[Any], None]] = {
 }
 
 
+@primary()
 @transaction.atomic
 def payment_event_apply(*, event: GatewayEvent) -> bool:
     """Apply a verified event once. Returns False for a replay (already applied).
