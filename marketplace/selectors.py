@@ -1,6 +1,5 @@
 """Read-side queries of the marketplace. Each returns rows ready to render (no N+1)."""
 
-import hashlib
 from collections.abc import Sequence
 from urllib.parse import urlencode
 
@@ -11,12 +10,11 @@ from django.http import Http404
 from django.urls import reverse
 
 from accounts.models import User
-from marketplace import saved_query, search
+from marketplace import saved_query
 from marketplace.models import Category, Favourite, Listing, ListingImage, SavedSearch
 from marketplace.rules import listing_is_visible
 from marketplace.search.base import ListingFilters
 from marketplace.search.filtering import listings_matching, text_match
-from marketplace.templatetags.catalog import money
 
 CATEGORY_NAV_CACHE_KEY = "marketplace:category-nav:v1"
 CATEGORY_TREE_CACHE_KEY = "marketplace:category-tree:v1"
@@ -290,31 +288,6 @@ def is_favourited(*, user: User, listing_id: int) -> bool:
 def listing_images(*, listing: Listing) -> list[ListingImage]:
     """The listing's photos in display order (cover first)."""
     return list(ListingImage.objects.filter(listing=listing).order_by("position", "id"))
-
-
-SUGGEST_CACHE_PREFIX = "marketplace:suggest:v1:"
-
-
-def search_suggestions(*, q: str, limit: int) -> list[dict]:
-    """What the search engine suggests for `q`, as JSON-ready dicts, cached for a minute per
-    normalised query (the same for every shopper). An item sold meanwhile may linger that
-    long in the list; its page then says it is sold."""
-    key = SUGGEST_CACHE_PREFIX + hashlib.sha256(f"{limit}:{q.casefold()}".encode()).hexdigest()
-    cached = cache.get(key)
-    if cached is not None:
-        return cached
-    suggestions = [
-        {
-            "kind": s.kind,
-            "label": s.label,
-            "url": s.url,
-            "price": money(s.price, s.currency) if s.price is not None else "",
-            "thumbnail": s.thumbnail_url,
-        }
-        for s in search.get_backend().suggest(q, limit=limit)
-    ]
-    cache.set(key, suggestions, 60)
-    return suggestions
 
 
 def saved_searches_of(*, user: User) -> list[SavedSearch]:

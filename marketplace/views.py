@@ -27,6 +27,7 @@ from marketplace.forms import (
 from marketplace.models import Listing
 from marketplace.rules import listing_is_for_sale
 from marketplace.search import get_backend
+from marketplace.search.suggestions import search_suggestions
 
 
 def _form_error(error: Exception) -> ValidationError | str:
@@ -332,9 +333,7 @@ def search_suggest(request: HttpRequest) -> JsonResponse:
     cached for a minute and may be cached by the browser and any proxy."""
     q = " ".join(request.GET.get("q", "").split())[:SUGGEST_MAX_CHARS]
     suggestions = (
-        selectors.search_suggestions(q=q, limit=SUGGEST_LIMIT)
-        if len(q) >= SUGGEST_MIN_CHARS
-        else []
+        search_suggestions(q=q, limit=SUGGEST_LIMIT) if len(q) >= SUGGEST_MIN_CHARS else []
     )
     response = JsonResponse({"query": q, "suggestions": suggestions})
     patch_cache_control(response, public=True, max_age=SUGGEST_CACHE_SECONDS)

@@ -5,11 +5,10 @@ from messaging.services.conversations import (
     conversation_mark_read,
     conversation_start,
     message_body_clean,
-    message_deliver,
     message_send,
     system_line_post,
-    unread_deliver,
 )
+from messaging.services.delivery import message_deliver, unread_deliver
 from messaging.services.notify import messages_notify_unread
 from messaging.services.safety import (
     conversation_close,
