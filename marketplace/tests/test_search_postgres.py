@@ -464,3 +464,25 @@ def test_index_listings_is_a_no_op(backend):
     listing.title = "Suede boots"
     listing.save(update_fields=["title"])
     assert ids(backend, q="suede") == [listing.pk]
+
+
+@pytest.mark.parametrize("matching", [3, 30])
+def test_suggestions_run_the_same_few_queries_however_many_listings_match(
+    client, matching, django_assert_num_queries
+):
+    """The suggest endpoint costs the same five queries (vocabulary look-ups, listings, their
+    photos, brands; categories come from the cached tree) whether 3 or 30 listings match."""
+    for n in range(matching):
+        ListingImageFactory(
+            listing=item(f"Carhartt corduroy jacket {n}", brand="Carhartt", minutes_ago=n)
+        )
+    vocabulary_refresh()
+    selectors.category_tree()  # warm, as on a running site
+    with django_assert_num_queries(5):
+        response = client.get("/api/search/suggest", {"q": "carh"})
+    suggestions = response.json()["suggestions"]
+    assert suggestions[0]["label"].startswith("Carhartt corduroy jacket")
+    assert suggestions[0]["thumbnail"]
+    assert {"kind": "brand", "label": "Carhartt"}.items() <= next(
+        s for s in suggestions if s["kind"] == "brand"
+    ).items()
