@@ -1,26 +1,26 @@
 """Admin for messaging: conversations (read-only messages), blocks, and the conversation
 report queue with its moderation actions. Every action calls a service per row (audited)."""
 
-from django.contrib import admin, messages
+from django.contrib import admin
 
 from accounts.exceptions import AccountError
+from core.admin_actions import admin_each
 from messaging import services
 from messaging.exceptions import MessagingError
 from messaging.models import Block, Conversation, ConversationReport, Message
 
 
 def _each(modeladmin, request, queryset, service, id_arg: str, verb: str, **kw) -> None:
-    done, failed = 0, []
-    for pk in list(queryset.values_list("pk", flat=True)):
-        try:
-            service(actor=request.user, **{id_arg: pk}, **kw)
-        except (AccountError, MessagingError) as exc:
-            failed.append(str(exc))
-        else:
-            done += 1
-    modeladmin.message_user(request, f"{verb}: {done}.", messages.SUCCESS)
-    for message in failed:
-        modeladmin.message_user(request, message, messages.WARNING)
+    admin_each(
+        modeladmin,
+        request,
+        queryset,
+        service,
+        id_arg,
+        verb,
+        refusals=(AccountError, MessagingError),
+        **kw,
+    )
 
 
 class MessageInline(admin.TabularInline):

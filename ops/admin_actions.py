@@ -4,26 +4,26 @@ ops/admin.py registers them on the ops models and attaches the user/listing ones
 User and Listing admins when those are registered.
 """
 
-from django.contrib import admin, messages
+from django.contrib import admin
 
 from accounts.exceptions import AccountError
+from core.admin_actions import admin_each
 from marketplace.exceptions import MarketplaceError
 from marketplace.models import Report
 from marketplace.services import moderation
 
 
 def _each(modeladmin, request, queryset, service, id_arg: str, verb: str, **kw) -> None:
-    done, failed = 0, []
-    for pk in list(queryset.values_list("pk", flat=True)):
-        try:
-            service(actor=request.user, **{id_arg: pk}, **kw)
-        except (AccountError, MarketplaceError) as exc:
-            failed.append(str(exc))
-        else:
-            done += 1
-    modeladmin.message_user(request, f"{verb}: {done}.", messages.SUCCESS)
-    for message in failed:
-        modeladmin.message_user(request, message, messages.WARNING)
+    admin_each(
+        modeladmin,
+        request,
+        queryset,
+        service,
+        id_arg,
+        verb,
+        refusals=(AccountError, MarketplaceError),
+        **kw,
+    )
 
 
 def _moderation_action(name: str, description: str, service, id_arg: str, verb: str, **kw):
