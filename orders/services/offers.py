@@ -224,33 +224,31 @@ def _accept(offer: Offer, *, actor, now: datetime, amount: Decimal | None) -> No
     offer.expires_at = now + OFFER_HOLD_TIME
     offer_save(offer, "amount", "status", "expires_at")
     cart_put(offer)
+    _answered(offer, actor=actor, outcome="accepted")
+
+
+def _answered(offer: Offer, *, actor, outcome: str) -> None:
+    """After an offer is accepted or declined: its line in the conversation, the other
+    party's email and the analytics event (all after commit)."""
     thread_line(
         offer,
-        kind="offer_accepted",
-        text=f"Offer accepted: {offer_money(offer)}",
+        kind=f"offer_{outcome}",
+        text=f"Offer {outcome}: {offer_money(offer)}",
         actor_id=actor.pk,
     )
-    by_seller = actor.pk == offer.seller_id
     queue_offer_email(
-        offer_id=offer.pk, template="offer_answered", to_buyer=by_seller, outcome="accepted"
+        offer_id=offer.pk,
+        template="offer_answered",
+        to_buyer=actor.pk == offer.seller_id,
+        outcome=outcome,
     )
-    analytics.capture_on_commit(actor, "offer_accepted", listing_id=offer.listing_id)
+    analytics.capture_on_commit(actor, f"offer_{outcome}", listing_id=offer.listing_id)
 
 
 def _decline(offer: Offer, *, actor, now: datetime, amount: Decimal | None) -> None:
     offer.status = S.DECLINED
     offer_save(offer, "status")
-    thread_line(
-        offer,
-        kind="offer_declined",
-        text=f"Offer declined: {offer_money(offer)}",
-        actor_id=actor.pk,
-    )
-    by_seller = actor.pk == offer.seller_id
-    queue_offer_email(
-        offer_id=offer.pk, template="offer_answered", to_buyer=by_seller, outcome="declined"
-    )
-    analytics.capture_on_commit(actor, "offer_declined", listing_id=offer.listing_id)
+    _answered(offer, actor=actor, outcome="declined")
 
 
 def _counter(offer: Offer, *, actor, now: datetime, amount: Decimal | None) -> None:
