@@ -17,7 +17,12 @@ from accounts.tests.factories import TEST_PASSWORD, UserFactory
 from marketplace.models import SavedSearch
 from marketplace.search.vocabulary import vocabulary_refresh
 from marketplace.tests.factories import CategoryFactory, ListingFactory
-from tests.browser.conftest import assert_fits_width, log_in, serious_axe_violations
+from tests.browser.conftest import (
+    _page,
+    assert_fits_width,
+    log_in,
+    serious_axe_violations,
+)
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -31,14 +36,7 @@ PHONE_390 = {"width": 390, "height": 844}
 
 @pytest.fixture
 def phone390(browser):
-    context = browser.new_context(viewport=PHONE_390, device_scale_factor=1)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.js_errors = errors
-    yield page
-    context.close()
+    yield from _page(browser, PHONE_390)
 
 
 def jeans(title: str, size: str, price: str, minutes_ago: int, category):

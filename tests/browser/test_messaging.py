@@ -17,37 +17,26 @@ from marketplace.tests.factories import ListingFactory, ListingImageFactory
 from messaging import push
 from messaging.models import Conversation
 from messaging.realtime import conversation_channel
-from tests.browser.conftest import assert_fits_width, log_in, serious_axe_violations
+from tests.browser.conftest import (
+    _page,
+    assert_fits_width,
+    log_in,
+    serious_axe_violations,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 PHONE_390 = {"width": 390, "height": 844}
 
 
-def _phone(browser) -> Iterator:
-    """A page in its own browser context (own cookies: another person) at 390 px."""
-    context = browser.new_context(viewport=PHONE_390, device_scale_factor=1)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on(
-        "console",
-        lambda message: errors.append(message.text) if message.type == "error" else None,
-    )
-    page.js_errors = errors
-    yield page
-    context.close()
-
-
 @pytest.fixture
 def buyer_phone(browser) -> Iterator:
-    yield from _phone(browser)
+    yield from _page(browser, PHONE_390)
 
 
 @pytest.fixture
 def seller_phone(browser) -> Iterator:
-    yield from _phone(browser)
+    yield from _page(browser, PHONE_390)
 
 
 def test_buyer_and_seller_message_each_other_live_by_polling(
