@@ -47,11 +47,17 @@ def _database_switch() -> bool:
         return False
 
 
-def is_enabled() -> bool:
-    """True when the site is in maintenance mode (see the module docstring for the order)."""
+_NOT_READ = object()
+
+
+def is_enabled(*, cached: Any = _NOT_READ) -> bool:
+    """True when the site is in maintenance mode (see the module docstring for the order).
+
+    `cached`: the value of CACHE_KEY when the caller already read it in a batch (the page
+    cache does, to spare a round trip); None = not in the cache."""
     if settings.MAINTENANCE_MODE or _flag_file().exists():
         return True
-    value = cache.get(CACHE_KEY)
+    value = cache.get(CACHE_KEY) if cached is _NOT_READ else cached
     if value is None:
         value = _database_switch()
         cache.add(CACHE_KEY, value, None)
