@@ -66,7 +66,11 @@ HTMX_HEADERS = ("hx-request", "hx-boosted")
 UNSTORED_HEADERS = {"content-length", "x-cache", "set-cookie"}
 CSP_HEADERS = {CSP.HEADER_ENFORCE.lower(), CSP.HEADER_REPORT_ONLY.lower()}
 
+# Per process: the tags of pages seen lately, so a hit needs one round trip (bounded).
+KNOWN_TAGS_MAX = 20_000
+
 _hit_hooks: dict[str, HitHook] = {}
+_known_tags: dict[str, tuple[str, ...]] = {}
 
 
 class Entry(TypedDict):
@@ -163,12 +167,17 @@ class PageCacheMiddleware:
         if seconds <= 0 or not _eligible(request):
             return self.get_response(request)
         key = page_key(request)
-        found = cache.get_many([key, CLOCK_KEY, EPOCH_KEY, maintenance.CACHE_KEY])
+        # One round trip: the page, the clock, the epoch, the maintenance switch and the
+        # stamps of the tags this page had last time this process saw it.
+        known = _known_tags.get(key, ())
+        found = cache.get_many(
+            [key, CLOCK_KEY, EPOCH_KEY, maintenance.CACHE_KEY, *map(tag_key, known)]
+        )
         epoch, entry = found.get(EPOCH_KEY), found.get(key)
         if (
             entry is not None
             and entry["epoch"] == epoch
-            and _fresh(entry)
+            and _fresh(key, entry, found, known)
             and not maintenance.is_enabled(cached=found.get(maintenance.CACHE_KEY))
         ):
             return _replay(entry)
@@ -201,12 +210,20 @@ def _eligible(request: HttpRequest) -> bool:
     )
 
 
-def _fresh(entry: Entry) -> bool:
-    """No tag of the page was stamped after its render began (one round trip)."""
+def _fresh(key: str, entry: Entry, found: dict[str, Any], known: tuple[str, ...]) -> bool:
+    """No tag of the page was stamped after its render began. The stamps came with the page
+    when this process knew its tags (a URL's tags don't change: a listing keeps its seller);
+    otherwise they cost a second round trip, and the tags are remembered."""
     keys = [tag_key(tag) for tag in entry["tags"]]
-    stamps = cache.get_many(keys) if keys else {}
-    if not getattr(cache, "available", True):  # the cache went away between the two reads
-        return False
+    if set(entry["tags"]) <= set(known):
+        stamps = found
+    else:
+        stamps = cache.get_many(keys) if keys else {}
+        if not getattr(cache, "available", True):  # the cache went away between the reads
+            return False
+        if len(_known_tags) >= KNOWN_TAGS_MAX:
+            _known_tags.clear()
+        _known_tags[key] = entry["tags"]
     return all(stamps.get(k, 0) <= entry["started"] for k in keys)
 
 
@@ -255,6 +272,9 @@ def _store(
         "on_hit": mark.on_hit,
     }
     cache.set(key, entry, seconds)
+    if len(_known_tags) >= KNOWN_TAGS_MAX:
+        _known_tags.clear()
+    _known_tags[key] = mark.tags
 
 
 def _replay(entry: Entry) -> HttpResponse:
@@ -274,7 +294,11 @@ def _replay(entry: Entry) -> HttpResponse:
     response.headers["X-Cache"] = "hit"
     if entry["on_hit"] is not None:
         name, kwargs = entry["on_hit"]
-        _hit_hooks[name](**kwargs)
+        hook = _hit_hooks.get(name)
+        if hook is None:
+            logger.error("page cache: no hit hook %r is registered", name)
+        else:
+            hook(**kwargs)
     return response
 
 

@@ -9,13 +9,15 @@ from dataclasses import replace
 from decimal import Decimal
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.urls import reverse
 
 from accounts.tests.factories import UserFactory
 from core import cache as cache_module
 from core import page_cache
+from core.cache import ResilientRedisCache
 from core.maintenance import maintenance_set
+from core.tests.test_counters import redis_round_trips
 from marketplace import selectors
 from marketplace.models import Listing
 from marketplace.services import listing_delete, listing_mark_sold, listing_update
@@ -224,6 +226,20 @@ def test_change_committed_during_a_render_is_not_hidden_by_it(client, shop, monk
     monkeypatch.setattr(selectors, "listings_new_in", real)
     assert client.get(url)["X-Cache"] == "miss"
     assert client.get(url)["X-Cache"] == "hit"
+
+
+@pytest.mark.skipif(
+    not isinstance(caches["default"], ResilientRedisCache), reason="counts Redis round trips"
+)
+def test_hit_costs_one_round_trip_for_the_page(client, shop):
+    """A warm hit reads page, clock, epoch, maintenance switch and tag stamps in one MGET;
+    the listing's view counter and the request metrics are one pipeline each."""
+    for url in (reverse("marketplace:home"), shop["listing"].get_absolute_url()):
+        client.get(url)
+        with redis_round_trips() as calls:
+            assert client.get(url)["X-Cache"] == "hit"
+        assert calls.count("MGET") == 1, (url, calls)
+        assert len(calls) == (3 if url == shop["listing"].get_absolute_url() else 2), calls
 
 
 def test_listing_view_still_counted_on_a_hit(client, shop):
