@@ -82,6 +82,19 @@ def follow_next(client: Client, path: str, pages: int) -> str | None:
     return path
 
 
+def last_page(browse: str) -> str:
+    """The last page of the whole catalogue, newest first: the cursor of the row just before
+    its final page, the link a shopper reaches by clicking Next to the end."""
+    from marketplace.search import cursors
+
+    before = (
+        Listing.objects.for_sale()
+        .order_by("published_at", "id")
+        .values_list("published_at", "id")[settings.LISTINGS_PER_PAGE]
+    )
+    return f"{browse}?{urlencode({'cursor': cursors.encode_key('newest', *before)})}"
+
+
 def conversation_url(buyer: User, listing: Listing) -> str | None:
     """The bench buyer's conversation about `listing`, with a few messages each way."""
     try:
@@ -146,6 +159,7 @@ def main() -> None:
     browse = url("marketplace:browse")
     pages = [
         ("floor", url("ops:api_health"), None),
+        ("no_sql", "/robots.txt", None),
         ("home", url("marketplace:home"), None),
         ("category", url("marketplace:category", category.slug), None),
         (
@@ -170,7 +184,8 @@ def main() -> None:
         ("conversation", conversation_url(buyer, other_listing), buyer_cookie),
     ]
     deep = follow_next(anonymous, browse, 199)
-    pages.insert(5, ("browse_page_200", deep, None))
+    pages.insert(6, ("browse_page_200", deep, None))
+    pages.insert(7, ("browse_last_page", last_page(browse), None))
 
     found = []
     for name, path, cookie in pages:

@@ -343,6 +343,13 @@ def main() -> int:
     )
     if not args.skip_seed:
         prepare(env, listings=args.listings, sellers=args.sellers)
+    # Production settings serve hashed static files from the manifest: a fresh clone has none.
+    subprocess.run(  # noqa: S603
+        [PY, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
     found = discover(env)
     wanted = {name for name in args.pages.split(",") if name}
     clients = [int(c) for c in args.clients.split(",")]
