@@ -239,6 +239,7 @@ def run_mixed(port: int, found: dict, *, users: int, seconds: int) -> dict:
         **os.environ,
         "BENCH_COOKIES": json.dumps(found["cookies"]),
         "BENCH_PAGES": json.dumps(found["pages"]),
+        "BENCH_SPREAD": json.dumps(found.get("spread", {})),
     }
     subprocess.run(  # noqa: S603
         [
@@ -329,7 +330,9 @@ def main() -> int:
     parser.add_argument("--clients", default="1,4")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--pages", default="", help="comma-separated page names (default all)")
-    parser.add_argument("--mixed-seconds", type=int, default=120)
+    parser.add_argument(
+        "--mixed-seconds", type=int, default=300, help="5 minutes: memory must stay flat"
+    )
     parser.add_argument("--skip-seed", action="store_true")
     parser.add_argument("--skip-mixed", action="store_true")
     parser.add_argument("--skip-photos", action="store_true")
@@ -386,8 +389,11 @@ def main() -> int:
             print(f"  {result.name}: {[asdict(r) for r in result.runs]}", flush=True)
         results["pages"] = [asdict(p) for p in pages]
         if not args.skip_mixed:
-            print("mixed scenario (locust)…", flush=True)
+            print(f"mixed scenario (locust, {args.mixed_seconds} s)…", flush=True)
+            rss_before = worker_rss_mb(server.pid)
             results["mixed"] = run_mixed(port, found, users=50, seconds=args.mixed_seconds)
+            # Flat memory over the run: each worker's RSS at its start and end.
+            results["mixed"]["rss_mb"] = {"start": rss_before, "end": worker_rss_mb(server.pid)}
         results["rss_mb_after"] = worker_rss_mb(server.pid)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
