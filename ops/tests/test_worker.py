@@ -300,3 +300,17 @@ def test_health_names_a_missing_worker_or_scheduler(task_queue):
 
     worker.register_death()
     assert health.check_task_queue().ok is False
+
+
+def test_queue_on_the_cache_database_fails_the_start_up_check(settings):
+    """TASK_QUEUE_URL equal to REDIS_URL is refused (cache_clear would drop the queue);
+    another database number passes."""
+    from ops.checks import ops_settings_check
+
+    settings.REDIS_URL = "redis://127.0.0.1:6379/0"
+    settings.TASK_QUEUE_URL = "redis://127.0.0.1:6379/0"
+    assert "ops.E005" in [problem.id for problem in ops_settings_check(None)]
+    settings.TASK_QUEUE_URL = "redis://127.0.0.1:6379/2"
+    assert [p.id for p in ops_settings_check(None) if p.id.startswith("ops.E")] == []
+    settings.TASK_QUEUE_URL = "127.0.0.1:6379"
+    assert "ops.E004" in [problem.id for problem in ops_settings_check(None)]
