@@ -314,3 +314,20 @@ def test_queue_on_the_cache_database_fails_the_start_up_check(settings):
     assert [p.id for p in ops_settings_check(None) if p.id.startswith("ops.E")] == []
     settings.TASK_QUEUE_URL = "127.0.0.1:6379"
     assert "ops.E004" in [problem.id for problem in ops_settings_check(None)]
+
+
+def test_an_unreachable_queue_is_logged_never_raised_after_commit(
+    settings, caplog, django_capture_on_commit_callbacks
+):
+    """With the queue's Redis down, an order email's enqueue is logged; the request goes on."""
+    settings.TASK_QUEUE_URL = "redis://127.0.0.1:9/0"  # nothing listens on the discard port
+    settings.RQ_QUEUES = {"default": {"URL": settings.TASK_QUEUE_URL, "SOCKET_TIMEOUT": 1}}
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
+    order = paid_order()
+    mail.outbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        queue_order_email(template="order_shipped", order_id=order.pk, to_buyer=True)
+
+    assert mail.outbox == []
+    assert f"order email order_shipped for order {order.pk} failed" in caplog.text
