@@ -8,11 +8,14 @@ health check reads. Without TASK_QUEUE_URL nothing here is used: tasks run at `e
 """
 
 import logging
+import threading
 from dataclasses import dataclass
 
 import django_rq
+import django_rq.queues
 from django.conf import settings
 from django.db import connections
+from django_rq.connection_utils import filter_connection_params, get_redis_connection
 from django_tasks_rq import Job
 from redis import Redis
 from rq import SimpleWorker, Worker
@@ -29,6 +32,35 @@ UPKEEP_SECONDS = 60
 def queue_enabled() -> bool:
     """Whether tasks go to the Redis queue (TASK_QUEUE_URL set) rather than run at once."""
     return bool(settings.TASK_QUEUE_URL)
+
+
+_connections: dict[str, Redis] = {}
+_connections_lock = threading.Lock()
+
+
+def shared_connection(name: str = QUEUE_NAME, use_strict_redis: bool = False) -> Redis:
+    """The queue's Redis client, one per process and connection settings.
+
+    django-rq builds a new client, with a new connection pool, at every `get_queue()`, so each
+    enqueue would open a TCP connection (and redis-py would read its own version from the
+    package metadata): about 10 ms a task. This keeps one client (thread-safe, its pool
+    resets itself in a forked child) for each RQ_QUEUES entry's connection settings, read at
+    call time so tests can point the queue elsewhere."""
+    config = django_rq.settings.QUEUES[name]
+    key = repr(sorted(filter_connection_params(config).items())) + repr(use_strict_redis)
+    client = _connections.get(key)
+    if client is None:
+        with _connections_lock:
+            client = _connections.get(key)
+            if client is None:
+                client = _connections[key] = get_redis_connection(config, use_strict_redis)
+    return client
+
+
+def install_shared_connection() -> None:
+    """Make django-rq (and so django-tasks-rq's backend) use `shared_connection` (apps.ready)."""
+    django_rq.queues.get_connection = shared_connection
+    django_rq.get_connection = shared_connection
 
 
 def connection(*, timeout: float | None = None) -> Redis:

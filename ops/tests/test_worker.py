@@ -331,3 +331,12 @@ def test_an_unreachable_queue_is_logged_never_raised_after_commit(
 
     assert mail.outbox == []
     assert f"order email order_shipped for order {order.pk} failed" in caplog.text
+
+
+def test_enqueues_share_one_redis_client_per_queue_settings(task_queue, settings):
+    """django-rq's queues reuse one Redis client per process (no TCP connection per task);
+    other connection settings get their own."""
+    first = django_rq.get_queue("default").connection
+    assert django_rq.get_queue("default").connection is first
+    settings.RQ_QUEUES = {"default": {"URL": "redis://127.0.0.1:6379/15"}}
+    assert django_rq.get_queue("default").connection is not first
