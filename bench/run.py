@@ -366,6 +366,9 @@ def main() -> int:
     )
     if args.target_env:
         env.update(read_env_file(args.target_env))
+        # Step 3 counts each page's queries on "default": with replicas its reads would go
+        # elsewhere and count as none. The site under load keeps its own replicas.
+        env.pop("DATABASE_REPLICA_URLS", None)
     if not args.skip_seed and not args.target:
         prepare(env, listings=args.listings, sellers=args.sellers)
     found = discover(env)

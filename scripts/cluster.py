@@ -708,7 +708,9 @@ def down(layout: Layout, *, keep_data: bool) -> int:
             os.kill(pid, signal.SIGTERM)  # fast shutdown; nginx stops its workers itself
     for name in ("scheduler", *WORKERS, *APP_PORTS, "redis"):
         if (pid := alive(name, layout)) is not None:
+            began = time.monotonic()
             stop_group(pid, layout)
+            log(f"stopped {name} in {time.monotonic() - began:.1f} s")
     for data in (layout.replica, layout.primary):
         if not (data / "postmaster.pid").exists():
             continue
