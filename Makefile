@@ -11,6 +11,7 @@ help:
 	@echo "make run    serve Threadly with demo data on http://127.0.0.1:8000"
 	@echo "make test   run the whole test suite (PostgreSQL + Redis when reachable)"
 	@echo "make lint   ruff check + format check + the import contract (pyproject.toml);  make screenshots  refresh docs/screenshots"
+	@echo "make cluster  the production topology on 127.0.0.1 (docs/scaling.md);  make cluster-check  its failure rehearsal;  make cluster-down"
 
 $(PY):
 	@PY_BIN=$$(scripts/find-python) || exit 1; \

@@ -750,6 +750,10 @@ def main() -> int:
     sub.add_parser("status", help="the map of processes and ports")
     sub.add_parser("check", help="the failure rehearsal (scripts/cluster_check.py)")
     sub.add_parser("env", help="print the app environment as JSON (for tools that drive it)")
+    measure = sub.add_parser("cost", help="CPU ms per page view of each tier (docs/scaling.md)")
+    measure.add_argument("paths", nargs="*", default=["/api/health", "/", "/browse/"])
+    measure.add_argument("--requests", type=int, default=300)
+    measure.add_argument("--clients", type=int, default=4)
     args = parser.parse_args()
     layout = Layout(STATE)
     if args.command == "up":
@@ -765,6 +769,10 @@ def main() -> int:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     import cluster_check
 
+    if args.command == "cost":
+        rows = cluster_check.cost(layout, args.paths, requests=args.requests, clients=args.clients)
+        (layout.state / "cost.json").write_text(json.dumps(rows, indent=2) + "\n")
+        return 0
     return cluster_check.run(layout)
 
 
