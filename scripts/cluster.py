@@ -2,7 +2,7 @@
 """`make cluster`: a local rehearsal of the production topology, all on 127.0.0.1.
 
     make cluster           (scripts/cluster.py up)     start it; says so if it is already up
-    make cluster-check     (scripts/cluster.py check)  the failure rehearsal (see check.py)
+    make cluster-check     (scripts/cluster.py check)  the failure rehearsal (cluster_check.py)
     make cluster-down      (scripts/cluster.py down)   stop everything, delete .cluster/
     scripts/cluster.py down --keep-data                stop everything, keep the databases
 
@@ -597,9 +597,10 @@ def print_map(layout: Layout) -> None:
 
 def status(layout: Layout) -> dict[str, bool]:
     """Which of the cluster's processes are running now."""
-    running = {
-        name: alive(name, layout) is not None for name in ("nginx", "redis", *APP_PORTS, *WORKERS)
-    }
+    names = ["nginx", "redis", *APP_PORTS, *WORKERS]
+    if layout.pidfile("scheduler").exists():  # started only where run_scheduler exists
+        names.append("scheduler")
+    running = {name: alive(name, layout) is not None for name in names}
     for name, data in (("primary", layout.primary), ("replica", layout.replica)):
         running[name] = (
             as_pg(PG_BIN / "pg_ctl", "-D", data, "status", check=False).returncode == 0
