@@ -151,7 +151,10 @@ class Listing(TimeStampedModel):
             ),
             models.Index(fields=["status", "-published_at"], name="listing_status_published"),
             models.Index(fields=["category", "status", "-published_at"], name="listing_category"),
-            models.Index(fields=["seller", "status"], name="listing_seller_status"),
+            # A shop's pages (selectors.SELLER_SHOP_KEYS, keyset) and per-seller counts.
+            models.Index(
+                fields=["seller", "status", "-published_at", "-id"], name="listing_seller_shop"
+            ),
             models.Index(fields=["price"], name="listing_price"),
             # Filters compare LOWER(size) / LOWER(brand) with LOWER(value): these indexes match.
             models.Index(Lower("size"), name="listing_size_ci"),

@@ -10,6 +10,7 @@ from django.http import Http404
 from django.urls import reverse
 
 from accounts.models import User
+from core.keyset import KeysetPage, keyset_page
 from marketplace import saved_query
 from marketplace.models import Category, Favourite, Listing, ListingImage, SavedSearch
 from marketplace.rules import listing_is_visible
@@ -229,11 +230,33 @@ def seller_get(*, username: str, members: QuerySet[User] | None = None) -> User:
     return user
 
 
+# A shop's order: items for sale first ("active" < "reserved" < "sold"), newest first. The
+# index listing_seller_shop has these columns after seller_id, so a page is one index range.
+SELLER_SHOP_KEYS = ("status", "-published_at", "-id")
+SELLER_SHOP_CURSOR_SALT = "marketplace.seller-shop.cursor"
+
+
 def seller_listings(*, seller: User) -> QuerySet[Listing]:
     """What a shop shows: the seller's visible listings, items for sale first, newest first."""
     return _with_card_data(
-        Listing.objects.visible().filter(seller=seller).order_by("status", "-published_at", "-id")
+        Listing.objects.visible().filter(seller=seller).order_by(*SELLER_SHOP_KEYS)
     )
+
+
+def seller_listings_page(*, seller: User, cursor: str, per_page: int) -> KeysetPage:
+    """One page of the shop (seller_listings) from `cursor` (signed, from the page's links;
+    "" for the first). Keyset pages: as fast on page 100 as on page 1, no COUNT (the page
+    shows the cached count for sale instead). A cursor whose rows are gone gives page 1."""
+    page = keyset_page(
+        seller_listings(seller=seller),
+        keys=SELLER_SHOP_KEYS,
+        cursor=cursor,
+        per_page=per_page,
+        salt=SELLER_SHOP_CURSOR_SALT,
+    )
+    if cursor and not page.object_list:
+        return seller_listings_page(seller=seller, cursor="", per_page=per_page)
+    return page
 
 
 def my_listings(*, seller: User) -> QuerySet[Listing]:

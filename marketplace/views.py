@@ -135,12 +135,16 @@ def listing_detail(request: HttpRequest, pk: int, slug: str) -> HttpResponse:
 @require_safe
 def seller(request: HttpRequest, username: str) -> HttpResponse:
     member = selectors_follows.seller_for_page(username=username, viewer=request.user)
+    page = selectors.seller_listings_page(
+        seller=member, cursor=request.GET.get("cursor", ""), per_page=settings.LISTINGS_PER_PAGE
+    )
     return render(
         request,
         "marketplace/seller.html",
         {
             "member": member,
-            "page": _paginate(request, selectors.seller_listings(seller=member)),
+            "page": page,
+            "pages": page.links(request),
             "active_count": selectors.seller_active_listing_count(seller=member),
             # The handle is matched case-insensitively: one canonical spelling.
             "canonical_url": request.build_absolute_uri(member.get_absolute_url()),

@@ -28,9 +28,9 @@ SEARCH_QUERIES = 5  # the same: the sample carries the relevance scores
 # view is no longer an UPDATE here: it is a cache counter flushed by listing_views_flush.
 DETAIL_QUERIES = 4
 DETAIL_QUERIES_WARM = 2  # the navigation and the seller's count come from the cache
-# nav, member (+profile, follow counts), active count, paginator count, listings, images, and
+# nav, member (+profile, follow counts), active count, listings (one keyset page), images, and
 # the latest reviews (orders' {% seller_reviews %} tag; it joins the reviewers' profiles)
-SELLER_QUERIES = 7
+SELLER_QUERIES = 6
 
 
 def make_listings(count: int, **kwargs) -> None:
