@@ -172,17 +172,46 @@ def listings_by_ids(ids: Sequence[int]) -> list[Listing]:
     return [found[pk] for pk in ids if pk in found]
 
 
+def category_with_parents(category_id: int) -> Category | None:
+    """The category with its parents attached (`.parent`, up to the root), built from the
+    cached category tree: no query. None if the tree doesn't know the id."""
+    nodes = {node["id"]: node for node in category_tree()}
+    fields = ["id", "name", "slug", "parent_id"]  # in the model's order, as from_db wants
+
+    def row(node_id: int) -> Category | None:
+        node = nodes.get(node_id)
+        if node is None:
+            return None
+        # A loaded row with these fields (any other, e.g. position, is deferred: a query).
+        return Category.from_db("default", fields, [node[name] for name in fields])
+
+    category = row(category_id)
+    node, seen = category, set()
+    while node is not None and node.parent_id is not None and node.pk not in seen:
+        seen.add(node.pk)
+        parent = row(node.parent_id)
+        if parent is None:
+            return None
+        node.parent = parent
+        node = parent
+    return category
+
+
 def listing_for_detail(*, listing_id: int, viewer: User | None) -> Listing:
-    """A listing with seller, profile, category (+ two levels of parents) and photos.
+    """A listing with seller, profile, category (with its parents, from the cached category
+    tree) and photos: two queries (one more if the tree misses the category).
 
     Anyone sees visible listings; the seller (and staff) also see their drafts, removed,
     hidden and deleted ones. Everyone else gets Http404.
     """
-    listing = (
-        Listing.objects.select_related("seller__profile", "category__parent__parent")
-        .prefetch_related(_images_prefetch())
-        .filter(pk=listing_id)
-        .first()
+    listing = next(
+        iter(
+            Listing.objects.select_related("seller__profile")
+            .prefetch_related(_images_prefetch())
+            .filter(pk=listing_id)
+            .order_by()[:1]
+        ),
+        None,
     )
     if listing is None:
         raise Http404("No such listing.")
@@ -193,6 +222,10 @@ def listing_for_detail(*, listing_id: int, viewer: User | None) -> Listing:
     )
     if not is_owner and not listing_is_visible(listing):
         raise Http404("No such listing.")
+    category = category_with_parents(listing.category_id)
+    if category is None:  # a category added since the tree was cached
+        category = Category.objects.select_related("parent__parent").get(pk=listing.category_id)
+    listing.category = category
     return listing
 
 
