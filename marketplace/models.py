@@ -157,6 +157,12 @@ class Listing(TimeStampedModel):
             ),
             models.Index(fields=["status", "-published_at"], name="listing_status_published"),
             models.Index(fields=["category", "status", "-published_at"], name="listing_category"),
+            # "My listings" pages (selectors.MY_LISTINGS_KEYS, keyset).
+            models.Index(
+                fields=["seller", "-updated_at", "-id"],
+                name="listing_seller_updated",
+                condition=Q(deleted_at__isnull=True),
+            ),
             # A shop's pages (selectors.SELLER_SHOP_KEYS, keyset) and per-seller counts.
             models.Index(
                 fields=["seller", "status", "-published_at", "-id"], name="listing_seller_shop"

@@ -292,6 +292,12 @@ def seller_listings_page(*, seller: User, cursor: str, per_page: int) -> KeysetP
     return page
 
 
+# "My listings" order: the latest change first. listing_seller_updated (partial: not deleted)
+# has these columns after seller_id.
+MY_LISTINGS_KEYS = ("-updated_at", "-id")
+MY_LISTINGS_CURSOR_SALT = "marketplace.my-listings.cursor"
+
+
 def my_listings(*, seller: User) -> QuerySet[Listing]:
     """Every non-deleted listing of `seller`, in any state, newest change first."""
     return (
@@ -299,8 +305,23 @@ def my_listings(*, seller: User) -> QuerySet[Listing]:
         .filter(seller=seller)
         .select_related("category")
         .prefetch_related(_images_prefetch())
-        .order_by("-updated_at", "-id")
+        .order_by(*MY_LISTINGS_KEYS)
     )
+
+
+def my_listings_page(*, seller: User, cursor: str, per_page: int) -> KeysetPage:
+    """One keyset page of my_listings from `cursor` ("" for the first): no OFFSET, no COUNT.
+    A cursor whose rows are gone gives page 1."""
+    page = keyset_page(
+        my_listings(seller=seller),
+        keys=MY_LISTINGS_KEYS,
+        cursor=cursor,
+        per_page=per_page,
+        salt=MY_LISTINGS_CURSOR_SALT,
+    )
+    if cursor and not page.object_list:
+        return my_listings_page(seller=seller, cursor="", per_page=per_page)
+    return page
 
 
 def favourites_of(*, user: User) -> QuerySet[Listing]:

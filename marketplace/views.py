@@ -154,9 +154,17 @@ def seller(request: HttpRequest, username: str) -> HttpResponse:
 
 @login_required
 def my_listings(request: HttpRequest) -> HttpResponse:
-    page = _paginate(request, selectors.my_listings(seller=request.user))
+    page = selectors.my_listings_page(
+        seller=request.user,
+        cursor=request.GET.get("cursor", ""),
+        per_page=settings.LISTINGS_PER_PAGE,
+    )
     rows = [(listing, services.listing_actions(listing, request.user)) for listing in page]
-    return render(request, "marketplace/my_listings.html", {"page": page, "rows": rows})
+    return render(
+        request,
+        "marketplace/my_listings.html",
+        {"page": page, "pages": page.links(request), "rows": rows},
+    )
 
 
 @login_required

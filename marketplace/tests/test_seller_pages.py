@@ -178,3 +178,65 @@ def test_a_deep_shop_page_reads_the_seller_shop_index(django_assert_max_num_quer
         page = list(query)
     assert len(page) == 25
     assert page[0].published_at < middle.published_at
+
+
+def test_my_listings_next_and_previous_walk_every_listing_once(client, settings):
+    """ "My listings" pages by cursor: latest change first, every non-deleted listing once,
+    drafts and sold ones included, and Previous comes back."""
+    settings.LISTINGS_PER_PAGE = 2
+    seller = UserFactory(is_seller=True)
+    now = timezone.now()
+    made = [ListingFactory(seller=seller, title=f"item {n}") for n in range(4)]
+    made.append(ListingFactory(seller=seller, draft=True))
+    ListingFactory(seller=seller, deleted_at=now)
+    for n, listing in enumerate(made):  # a tie on updated_at for the last two
+        Listing.objects.filter(pk=listing.pk).update(updated_at=now - timedelta(minutes=min(n, 3)))
+    # made[3] and made[4] changed at the same time: the higher id first.
+    expected = [made[0].pk, made[1].pk, made[2].pk, made[4].pk, made[3].pk]
+    client.force_login(seller)
+    pages, links = walk(client, reverse("marketplace:my_listings"))
+    assert [pk for page in pages for pk in page] == expected
+    assert [len(page) for page in pages] == [2, 2, 1]
+    back = client.get(reverse("marketplace:my_listings") + links[1]["previous"])
+    assert [x.pk for x in back.context["page"].object_list] == expected[0:2]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL plans")
+def test_a_deep_my_listings_page_reads_the_seller_updated_index():
+    """A page deep in a big seller's "My listings" is one range of listing_seller_updated."""
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE marketplace_listing CASCADE")
+    sellers = [UserFactory(is_seller=True) for _ in range(40)]
+    category = CategoryFactory()
+    now = timezone.now()
+    Listing.objects.bulk_create(
+        [
+            Listing(
+                seller=sellers[n % 40] if n % 2 else sellers[0],
+                title=f"Item {n}",
+                slug="item",
+                category=category,
+                price=Decimal(5 + n % 100),
+                condition=Listing.Condition.GOOD,
+                status=Listing.Status.ACTIVE,
+                published_at=now,
+                deleted_at=now if n % 9 == 0 else None,
+            )
+            for n in range(4000)
+        ],
+        batch_size=1000,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE marketplace_listing")
+    big = sellers[0]
+    middle = selectors.my_listings(seller=big)[1000]
+    values = [middle.updated_at, middle.pk]
+    query = (
+        Listing.objects.not_deleted()
+        .filter(seller=big)
+        .filter(keyset.after(Listing, selectors.MY_LISTINGS_KEYS, values))
+        .order_by(*keyset.ordering(selectors.MY_LISTINGS_KEYS))[:25]
+    )
+    text = json.dumps(json.loads(query.explain(format="json")))
+    assert "listing_seller_updated" in text
+    assert '"Node Type": "Sort"' not in text
