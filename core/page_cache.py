@@ -167,18 +167,16 @@ class PageCacheMiddleware:
         if seconds <= 0 or not _eligible(request):
             return self.get_response(request)
         key = page_key(request)
-        # One round trip: the page, the clock, the epoch, the maintenance switch and the
-        # stamps of the tags this page had last time this process saw it.
+        # One round trip: the page, the clock, the epoch and the stamps of the tags this page
+        # had last time this process saw it (maintenance.is_enabled keeps its answer a second).
         known = _known_tags.get(key, ())
-        found = cache.get_many(
-            [key, CLOCK_KEY, EPOCH_KEY, maintenance.CACHE_KEY, *map(tag_key, known)]
-        )
+        found = cache.get_many([key, CLOCK_KEY, EPOCH_KEY, *map(tag_key, known)])
         epoch, entry = found.get(EPOCH_KEY), found.get(key)
         if (
             entry is not None
             and entry["epoch"] == epoch
             and _fresh(key, entry, found, known)
-            and not maintenance.is_enabled(cached=found.get(maintenance.CACHE_KEY))
+            and not maintenance.is_enabled()
         ):
             return _replay(entry)
         # Read before the view runs: a change committed after this read stamps its tags
