@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from core.http import safe_next_url
-from marketplace import browsing, selectors, selectors_follows, services
+from marketplace import browsing, page_cache, selectors, selectors_follows, services
 from marketplace.exceptions import MarketplaceError
 from marketplace.forms import (
     BrowseForm,
@@ -42,7 +42,7 @@ def _paginate(request: HttpRequest, items, per_page: int | None = None) -> Page:
 
 @require_safe
 def home(request: HttpRequest) -> HttpResponse:
-    return render(
+    response = render(
         request,
         "marketplace/home.html",
         {
@@ -50,6 +50,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "categories": selectors.category_nav(),
         },
     )
+    return page_cache.catalogue_page(response)
 
 
 def _browse(request: HttpRequest, *, category=None) -> HttpResponse:
@@ -90,7 +91,7 @@ def _browse(request: HttpRequest, *, category=None) -> HttpResponse:
         response = render(request, "marketplace/browse.html", context)
     # The same URL answers with a fragment or a page: caches must keep them apart.
     patch_vary_headers(response, ("HX-Request",))
-    return response
+    return page_cache.catalogue_page(response)
 
 
 @require_safe
@@ -111,7 +112,7 @@ def listing_detail(request: HttpRequest, pk: int, slug: str) -> HttpResponse:
     services.listing_record_view(listing=listing, viewer=request.user)
     is_owner = request.user.is_authenticated and request.user.pk == listing.seller_id
     images = list(listing.images.all())
-    return render(
+    response = render(
         request,
         "marketplace/listing_detail.html",
         {
@@ -130,6 +131,7 @@ def listing_detail(request: HttpRequest, pk: int, slug: str) -> HttpResponse:
             "canonical_url": request.build_absolute_uri(listing.get_absolute_url()),
         },
     )
+    return page_cache.listing_page(response, listing_id=listing.pk, seller_id=listing.seller_id)
 
 
 @require_safe
@@ -138,7 +140,7 @@ def seller(request: HttpRequest, username: str) -> HttpResponse:
     page = selectors.seller_listings_page(
         seller=member, cursor=request.GET.get("cursor", ""), per_page=settings.LISTINGS_PER_PAGE
     )
-    return render(
+    response = render(
         request,
         "marketplace/seller.html",
         {
@@ -150,6 +152,7 @@ def seller(request: HttpRequest, username: str) -> HttpResponse:
             "canonical_url": request.build_absolute_uri(member.get_absolute_url()),
         },
     )
+    return page_cache.seller_page(response, seller_id=member.pk)
 
 
 @login_required

@@ -118,6 +118,9 @@ MIDDLEWARE = [
     "core.db_router.ReadYourWritesMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.request_guard.NulByteGuardMiddleware",
+    # Cookie-less GETs of catalogue pages answered from the cache (core.page_cache): before
+    # sessions, auth and CSRF, so a hit skips them; after the headers every response needs.
+    "core.page_cache.PageCacheMiddleware",
     # Anonymous pages without Vary: Cookie (cacheable); must wrap SessionMiddleware.
     "core.middleware.AnonymousCacheableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -223,6 +226,10 @@ else:
         }
     }
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# Anonymous page cache (core.page_cache): how long a page may be kept at most; changes drop
+# pages at once, this is the safety net. 0 = off. Off by default without Redis (each process's
+# local-memory cache would miss the other processes' changes) and in tests (they turn it on).
+PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 300 if REDIS_URL and not RUNNING_TESTS else 0)
 
 # Background tasks (django.tasks). TASK_QUEUE_URL (a Redis URL) sends them to an RQ queue that
 # any number of `manage.py run_worker` processes, on any hosts, work through; `run_scheduler`

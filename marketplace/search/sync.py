@@ -13,6 +13,7 @@ from itertools import batched
 
 from django.db import transaction
 
+from marketplace import page_cache
 from marketplace.models import Listing
 from marketplace.search import algolia_configured
 from marketplace.selectors import category_descendant_ids
@@ -29,10 +30,12 @@ def _enqueue(listing_ids: list[int]) -> None:
 
 def listings_changed(listing_ids: Iterable[int]) -> None:
     """After the current transaction commits (at once outside one), enqueue the indexing of
-    these listings, TASK_BATCH ids per task. A no-op when Algolia isn't configured."""
+    these listings, TASK_BATCH ids per task (a no-op when Algolia isn't configured), and mark
+    the cached pages that show them stale (marketplace.page_cache)."""
+    ids = sorted({int(pk) for pk in listing_ids})
+    page_cache.listings_changed(ids)
     if not algolia_configured():
         return
-    ids = sorted({int(pk) for pk in listing_ids})
     for chunk in batched(ids, TASK_BATCH):
         transaction.on_commit(partial(_enqueue, list(chunk)), robust=True)
 

@@ -27,7 +27,13 @@ def listing_record_view(*, listing: Listing, viewer) -> None:
     One cache increment, no SQL; the count reaches the database at the next flush."""
     if getattr(viewer, "is_authenticated", False) and viewer.pk == listing.seller_id:
         return
-    counters.add({_key(listing.pk): 1}, timeout=COUNTER_TTL)
+    listing_record_anonymous_view(listing_id=listing.pk)
+
+
+def listing_record_anonymous_view(*, listing_id: int) -> None:
+    """Count a visitor's visit by the listing's id alone: the page cache's hit hook
+    (marketplace.page_cache), which answers without loading the listing."""
+    counters.add({_key(listing_id): 1}, timeout=COUNTER_TTL)
 
 
 def listing_views_flush(*, batch_size: int = FLUSH_BATCH) -> int:

@@ -1,0 +1,360 @@
+"""The anonymous page cache (core.page_cache, marketplace.page_cache; issue 11): cookie-less
+visitors get home, category, listing and shop pages from Redis, and a change a shopper can see
+drops the pages that show it as soon as it commits."""
+
+import re
+import socket
+from collections.abc import Iterator
+from dataclasses import replace
+from decimal import Decimal
+
+import pytest
+from django.core.cache import cache, caches
+from django.urls import reverse
+
+from accounts.tests.factories import UserFactory
+from core import cache as cache_module
+from core import page_cache
+from core.cache import ResilientRedisCache
+from core.maintenance import maintenance_set
+from core.tests.test_counters import redis_round_trips
+from marketplace import selectors
+from marketplace.models import Listing
+from marketplace.services import listing_delete, listing_mark_sold, listing_update
+from marketplace.services.listings import ListingDetails
+from marketplace.services.moderation import listing_set_hidden
+from marketplace.services.view_counts import listing_views_flush
+from marketplace.tests.factories import CategoryFactory, ListingFactory, ListingImageFactory
+from ops import health
+
+pytestmark = pytest.mark.django_db
+NONCE = re.compile(r"'nonce-([^']+)'")
+
+
+@pytest.fixture(autouse=True)
+def _page_cache_on(settings):
+    settings.PAGE_CACHE_SECONDS = 300
+
+
+@pytest.fixture
+def shop():
+    seller = UserFactory(username="shop.cache", is_seller=True)
+    category = CategoryFactory(slug="jackets", name="Jackets")
+    listing = ListingFactory(
+        seller=seller, category=category, title="Corduroy jacket", price=Decimal("25.00")
+    )
+    ListingImageFactory(listing=listing, position=0)
+    return {"seller": seller, "category": category, "listing": listing}
+
+
+def _urls(shop) -> dict[str, str]:
+    return {
+        "home": reverse("marketplace:home"),
+        "category": reverse("marketplace:category", args=[shop["category"].slug]),
+        "filtered": reverse("marketplace:category", args=[shop["category"].slug])
+        + "?sort=newest&q=corduroy",
+        "listing": shop["listing"].get_absolute_url(),
+        "seller": reverse("marketplace:seller", args=[shop["seller"].username]),
+    }
+
+
+def _warm(client, urls) -> None:
+    for url in urls:
+        assert client.get(url)["X-Cache"] == "miss", url
+        assert client.get(url)["X-Cache"] == "hit", url
+
+
+def _details(listing: Listing, **changes) -> ListingDetails:
+    return replace(ListingDetails.of(listing), **changes)
+
+
+def test_second_anonymous_get_is_a_hit_with_no_sql(client, shop, django_assert_num_queries):
+    """The first cookie-less GET renders and stores the page; the next is answered from the
+    cache without a single query, the same page apart from the CSP nonce."""
+    for name, url in _urls(shop).items():
+        first = client.get(url)
+        assert first.status_code == 200, name
+        assert first["X-Cache"] == "miss", name
+        with django_assert_num_queries(0):
+            second = client.get(url)
+        assert second.status_code == 200, name
+        assert second["X-Cache"] == "hit", name
+        strip = lambda body: NONCE.sub("", re.sub(r'nonce="[^"]+"', "", body))  # noqa: E731
+        assert strip(second.content.decode()) == strip(first.content.decode()), name
+
+
+def test_hit_sets_no_cookie_and_does_not_vary_on_cookie(client, shop):
+    """A page from the cache carries no Set-Cookie and no Vary: Cookie, and keeps the
+    security headers of a rendered page."""
+    url = shop["listing"].get_absolute_url()
+    miss = client.get(url)
+    hit = client.get(url)
+    assert hit["X-Cache"] == "hit"
+    assert not hit.cookies
+    assert "cookie" not in hit.get("Vary", "").lower()
+    for header in (
+        "X-Frame-Options",
+        "X-Content-Type-Options",
+        "Referrer-Policy",
+        "Permissions-Policy",
+        "Cross-Origin-Opener-Policy",
+        "Content-Type",
+    ):
+        assert hit[header] == miss[header], header
+    assert int(hit["Content-Length"]) == len(hit.content)
+
+
+def test_signed_in_member_never_gets_the_cached_page(client, shop, buyer):
+    """A member's request bypasses the cache (and never stores a page) even when the
+    anonymous page is cached."""
+    urls = _urls(shop)
+    _warm(client, urls.values())
+    client.force_login(buyer)
+    for name, url in urls.items():
+        response = client.get(url)
+        assert "X-Cache" not in response, name
+        assert b"My Threadly" in response.content, name
+    client.logout()
+    anonymous = client.get(urls["home"])
+    assert anonymous["X-Cache"] == "hit"
+    assert b"My Threadly" not in anonymous.content
+
+
+def test_visitor_with_a_session_or_csrf_cookie_bypasses_the_cache(client, shop):
+    """A guest with a session (a cart) or a CSRF cookie gets the rendered page, not the copy."""
+    url = reverse("marketplace:home")
+    _warm(client, [url])
+    client.post(reverse("orders:cart_add", args=[shop["listing"].pk]))
+    assert "sessionid" in client.cookies
+    assert "X-Cache" not in client.get(url)
+    client.cookies.clear()
+    client.cookies["csrftoken"] = "x" * 32
+    assert "X-Cache" not in client.get(url)
+
+
+def test_price_change_visible_at_once_everywhere(client, shop, django_capture_on_commit_callbacks):
+    """A new price shows on the listing, home and category pages right after the commit."""
+    urls = _urls(shop)
+    _warm(client, urls.values())
+    listing = shop["listing"]
+    with django_capture_on_commit_callbacks(execute=True):
+        listing_update(
+            user=shop["seller"],
+            listing_id=listing.pk,
+            details=_details(listing, price=Decimal("31.50")),
+        )
+    for name in ("home", "category", "filtered", "listing", "seller"):
+        response = client.get(urls[name])
+        assert response["X-Cache"] == "miss", name
+        assert "€31.50" in response.text, name
+        assert "€25.00" not in response.text, name
+
+
+@pytest.mark.parametrize("change", ["sold", "hidden", "deleted"])
+def test_listing_off_sale_visible_at_once(client, shop, change, django_capture_on_commit_callbacks):
+    """Sold, hidden by staff or deleted: the cached pages stop showing the listing as for
+    sale as soon as the change commits."""
+    urls = _urls(shop)
+    _warm(client, urls.values())
+    listing, seller = shop["listing"], shop["seller"]
+    with django_capture_on_commit_callbacks(execute=True):
+        if change == "sold":
+            listing_mark_sold(user=seller, listing_id=listing.pk)
+        elif change == "hidden":
+            listing_set_hidden(listing_id=listing.pk, hidden=True, actor=UserFactory())
+        else:
+            listing_delete(user=seller, listing_id=listing.pk)
+    for name in ("home", "category", "filtered"):
+        response = client.get(urls[name])
+        assert response["X-Cache"] == "miss", name
+        assert listing.title not in response.text, name
+    detail = client.get(urls["listing"])
+    if change == "sold":
+        assert detail.status_code == 200
+        assert "Sold" in detail.text
+        assert "Add to cart" not in detail.text
+    else:
+        assert detail.status_code == 404
+
+
+def test_other_listings_changes_keep_a_listing_page_cached(
+    client, shop, django_capture_on_commit_callbacks
+):
+    """Invalidation is exact: another seller's change drops the catalogue pages but not this
+    listing's page."""
+    urls = _urls(shop)
+    _warm(client, [urls["home"], urls["listing"]])
+    other = ListingFactory(title="Wool scarf")
+    with django_capture_on_commit_callbacks(execute=True):
+        listing_mark_sold(user=other.seller, listing_id=other.pk)
+    assert client.get(urls["home"])["X-Cache"] == "miss"
+    assert client.get(urls["listing"])["X-Cache"] == "hit"
+
+
+def test_seller_rename_and_category_rename_visible_at_once(
+    client, shop, django_capture_on_commit_callbacks
+):
+    """The seller's name on the listing page and the category menu follow their changes."""
+    urls = _urls(shop)
+    _warm(client, urls.values())
+    profile = shop["seller"].profile
+    with django_capture_on_commit_callbacks(execute=True):
+        profile.display_name = "Renamed Seller"
+        profile.save(update_fields=["display_name", "updated_at"])
+    assert "Renamed Seller" in client.get(urls["listing"]).text
+    _warm(client, [urls["home"]])
+    with django_capture_on_commit_callbacks(execute=True):
+        shop["category"].name = "Coats and jackets"
+        shop["category"].save()
+    assert "Coats and jackets" in client.get(urls["home"]).text
+
+
+def test_change_committed_during_a_render_is_not_hidden_by_it(client, shop, monkeypatch):
+    """A page whose render began before a change committed is never served as fresh: the
+    change's stamp is later than the render's start."""
+    real = selectors.listings_new_in
+
+    def new_in_then_a_change_commits(**kwargs):
+        listings = list(real(**kwargs))
+        page_cache.stamp(["catalogue"])  # what a commit's invalidation does meanwhile
+        return listings
+
+    monkeypatch.setattr(selectors, "listings_new_in", new_in_then_a_change_commits)
+    url = reverse("marketplace:home")
+    assert client.get(url)["X-Cache"] == "miss"
+    assert client.get(url)["X-Cache"] == "miss"
+    monkeypatch.setattr(selectors, "listings_new_in", real)
+    assert client.get(url)["X-Cache"] == "miss"
+    assert client.get(url)["X-Cache"] == "hit"
+
+
+@pytest.mark.skipif(
+    not isinstance(caches["default"], ResilientRedisCache), reason="counts Redis round trips"
+)
+def test_hit_costs_one_round_trip_for_the_page(client, shop):
+    """A warm hit reads page, clock, epoch and tag stamps in one MGET; nothing else but the
+    counters' pipelines."""
+    for url in (reverse("marketplace:home"), shop["listing"].get_absolute_url()):
+        client.get(url)
+        with redis_round_trips() as calls:
+            assert client.get(url)["X-Cache"] == "hit"
+        # Besides the one MGET, only counters' pipelines (view, request metrics), if any.
+        assert [call for call in calls if call != "PIPELINE"] == ["MGET"], (url, calls)
+
+
+def test_listing_view_still_counted_on_a_hit(client, shop):
+    """Every visit counts, rendered or from the cache."""
+    url = shop["listing"].get_absolute_url()
+    responses = [client.get(url) for _ in range(3)]
+    assert [r["X-Cache"] for r in responses] == ["miss", "hit", "hit"]
+    assert listing_views_flush() == 3
+    shop["listing"].refresh_from_db()
+    assert shop["listing"].view_count == 3
+
+
+def test_nonce_fresh_on_every_hit_and_matches_the_header(client, shop):
+    """Each hit has its own CSP nonce, the same in the header and in every script tag."""
+    url = reverse("marketplace:home")
+    seen = set()
+    for _ in range(3):
+        response = client.get(url)
+        header = NONCE.findall(response["Content-Security-Policy"])
+        assert len(header) == 1
+        in_body = set(re.findall(r'nonce="([^"]+)"', response.text))
+        assert in_body == {header[0]}
+        seen.add(header[0])
+    assert len(seen) == 3
+
+
+def test_htmx_fragment_and_page_kept_apart(client, shop):
+    """The results fragment htmx asks for and the full page are stored separately."""
+    url = _urls(shop)["category"]
+    fragment = client.get(url, headers={"HX-Request": "true"})
+    page = client.get(url)
+    assert b"<html" not in fragment.content
+    assert b"<html" in page.content
+    again_fragment = client.get(url, headers={"HX-Request": "true"})
+    again_page = client.get(url)
+    assert (again_fragment["X-Cache"], again_page["X-Cache"]) == ("hit", "hit")
+    assert b"<html" not in again_fragment.content
+    assert b"<html" in again_page.content
+
+
+def test_query_string_order_shares_one_copy_and_head_uses_it(client, shop):
+    """The key is the method-independent URL with its query sorted."""
+    base = _urls(shop)["category"]
+    assert client.get(base + "?sort=newest&q=corduroy")["X-Cache"] == "miss"
+    assert client.get(base + "?q=corduroy&sort=newest")["X-Cache"] == "hit"
+    assert client.head(base + "?q=corduroy&sort=newest")["X-Cache"] == "hit"
+
+
+def test_maintenance_mode_wins_over_a_cached_page(client, shop):
+    """With maintenance on, visitors get the 503 page, not the cached copy."""
+    url = reverse("marketplace:home")
+    _warm(client, [url])
+    maintenance_set(enabled=True)
+    response = client.get(url)
+    assert response.status_code == 503
+    assert "X-Cache" in response  # looked up, but not served
+    assert response["X-Cache"] == "miss"
+    maintenance_set(enabled=False)
+    assert client.get(url).status_code == 200
+
+
+def test_error_pages_and_pages_that_did_not_opt_in_are_not_stored(client, shop):
+    """A 404 or a page no view marked (help centre) is rendered every time."""
+    missing = reverse("marketplace:category", args=["no-such-category"])
+    help_page = reverse("help:index")
+    for url in (missing, help_page):
+        client.get(url)
+        assert client.get(url)["X-Cache"] == "miss", url
+
+
+def test_setting_zero_turns_the_cache_off(client, shop, settings):
+    """PAGE_CACHE_SECONDS=0: nothing looked up, nothing stored."""
+    settings.PAGE_CACHE_SECONDS = 0
+    url = reverse("marketplace:home")
+    assert "X-Cache" not in client.get(url)
+    assert "X-Cache" not in client.get(url)
+
+
+def test_unstampable_change_drops_every_page(client, shop, monkeypatch):
+    """When a change's stamp can't be written, the epoch goes and no stored page is served."""
+    url = reverse("marketplace:home")
+    _warm(client, [url])
+    monkeypatch.setattr(cache, "set_many", lambda data, **kwargs: list(data))
+    page_cache.stamp(["listing:1"])
+    monkeypatch.undo()
+    assert client.get(url)["X-Cache"] == "miss"
+
+
+@pytest.fixture
+def dead_redis(settings) -> Iterator[None]:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))  # bound, not listening: connections are refused
+        port = sock.getsockname()[1]
+        settings.CACHES = {
+            "default": {
+                "BACKEND": "core.cache.ResilientRedisCache",
+                "LOCATION": f"redis://127.0.0.1:{port}/0",
+                "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.5},
+            }
+        }
+        yield
+    cache_module._outages.clear()
+    health._last_checks = None
+
+
+def test_redis_down_serves_uncached_pages(
+    client, shop, dead_redis, django_capture_on_commit_callbacks
+):
+    """With Redis unreachable every catalogue page still renders (200, never a hit), and a
+    change still commits."""
+    for name, url in _urls(shop).items():
+        for _ in range(2):
+            response = client.get(url)
+            assert response.status_code == 200, name
+            assert response["X-Cache"] == "miss", name
+    with django_capture_on_commit_callbacks(execute=True):
+        listing_mark_sold(user=shop["seller"], listing_id=shop["listing"].pk)
+    assert client.get(_urls(shop)["listing"]).status_code == 200
