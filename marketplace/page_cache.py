@@ -72,6 +72,12 @@ def listings_changed(listing_ids: Iterable[int], *, seller_ids: Iterable[int] = 
     )
 
 
+def search_results_changed() -> None:
+    """An outside search index (Algolia) took changes in: result pages rendered between the
+    commit and the index update listed the old results."""
+    page_cache.invalidate([CATALOGUE])
+
+
 def sellers_changed(seller_ids: Iterable[int], *, catalogue: bool = True) -> None:
     """These members changed as shown on their shop and listing pages; `catalogue`: also as
     shown on listing cards (rating) or in what is for sale (ban, deactivation)."""

@@ -7,7 +7,9 @@ from decimal import Decimal
 
 from django.tasks import task
 
+from marketplace import page_cache
 from marketplace.search import get_backend
+from marketplace.search.engine import DatabaseSearchBackend
 from marketplace.services.price_drops import price_drop_notify
 
 logger = logging.getLogger(__name__)
@@ -19,8 +21,9 @@ def search_index_listings(listing_ids: list[int]) -> None:
 
     A failure is logged and re-raised (the task is marked failed; a real queue may retry);
     `manage.py search_reindex` catches up either way. It never reaches the request."""
+    backend = get_backend()
     try:
-        get_backend().index_listings(listing_ids)
+        backend.index_listings(listing_ids)
     except Exception:
         logger.warning(
             "search: indexing listings %s failed; search_reindex will catch up",
@@ -28,6 +31,8 @@ def search_index_listings(listing_ids: list[int]) -> None:
             exc_info=True,
         )
         raise
+    if not isinstance(backend, DatabaseSearchBackend):  # the database is always up to date
+        page_cache.search_results_changed()
 
 
 @task

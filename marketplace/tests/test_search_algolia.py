@@ -561,3 +561,28 @@ def test_algolia_hosts_setting_builds_sdk_hosts(settings):
     ]
     settings.ALGOLIA_HOSTS = []
     assert algolia._hosts() is None
+
+
+def test_indexing_into_algolia_drops_cached_result_pages(catalog, fake, monkeypatch):
+    """A result page cached between the commit and Algolia's update listed the old results:
+    the indexing task marks the catalogue's pages stale once Algolia has the change."""
+    from marketplace import page_cache
+    from marketplace.tasks import search_index_listings
+
+    marked = []
+    monkeypatch.setattr(page_cache, "search_results_changed", lambda: marked.append("catalogue"))
+    search_index_listings.enqueue([catalog["levis"].pk])
+    assert marked == ["catalogue"]
+
+
+@pytest.mark.django_db
+def test_database_search_indexing_marks_no_pages(settings, monkeypatch):
+    """The database backend is current at commit (its indexing does nothing): no extra mark."""
+    from marketplace import page_cache
+    from marketplace.tasks import search_index_listings
+
+    settings.ALGOLIA_APP_ID = ""
+    marked = []
+    monkeypatch.setattr(page_cache, "search_results_changed", lambda: marked.append("catalogue"))
+    search_index_listings.enqueue([ListingFactory().pk])
+    assert marked == []
