@@ -8,11 +8,14 @@ Per search (a page of /browse/):
    facet counts and the page itself (keyset, or for relevance ranked by one query on those
    ids; for relevance the sample carries each row's score). No query then depends on the
    planner guessing how rare a word is.
-3. Otherwise (many matches): the total is "1 000+" when the sample alone shows it, else a
-   count that stops at TOTAL_CAP + 1; facet counts are scaled by the backend's estimate of
-   the matches; newest-first pages inside the sample come from it and deeper ones from a
-   keyset walk of the newest index; price sorts walk the price index; relevance ranks the
-   CANDIDATES freshest matches (from the sample when it has them).
+3. Otherwise (many matches): facet counts are scaled by the backend's estimate of the
+   matches; the total is "1 000+" when that estimate (times the sample's share passing the
+   facet filters) is SURELY_OVER times TOTAL_CAP, else a count that stops at TOTAL_CAP + 1;
+   newest-first pages inside the sample come from it and deeper ones from a keyset walk of
+   the newest index; price sorts walk the price index; relevance ranks the CANDIDATES
+   freshest matches (from the sample when it has them).
+The sample is small (SAMPLE_SIZE) on purpose: a word in 6% of the catalog costs a walk of
+SAMPLE_SIZE / 6% rows of the newest-first index, or reading its 6% through the text index.
 When a query finds fewer than FEW_RESULTS, a backend may correct misspelt words ("did you
 mean") and the results then include what the corrected query finds.
 """
@@ -34,11 +37,15 @@ from marketplace.search.filtering import FACET_FILTERS, listings_matching
 from marketplace.search.text import fold, has_words
 
 TOTAL_CAP = 1000
-CANDIDATES = 1000
+# Past the sample, a total estimated at this many times TOTAL_CAP is shown as "1 000+"
+# without counting (a bounded count of a common word walks as far as the sample, again).
+SURELY_OVER = 3
+# Relevance ranks the freshest matches the sample holds (one query, whatever the word).
+CANDIDATES = facets.SAMPLE_SIZE
 FEW_RESULTS = 3
 MAX_PER_PAGE = 100
 SUGGEST_QUERY_MAX = 100
-BRAND_SAMPLE = 500
+BRAND_SAMPLE = 100
 
 # fetch(backwards, limit) -> [(sort value, id)] in walk order, after the cursor if any.
 Fetch = Callable[[bool, int], list[tuple]]
@@ -179,12 +186,15 @@ class DatabaseSearchBackend:
             return Measure(fetched, matching, len(matching))
         last = fetched[-1]
         boundary = (last.published_at, last.pk) if last.published_at is not None else None
-        if len(matching) > TOTAL_CAP:
-            total = len(matching)  # no need to count: it's "1 000+"
+        sample = fetched[: facets.SAMPLE_SIZE]
+        scale = max(self.estimate(base), len(fetched)) / len(sample)
+        if len(matching) > TOTAL_CAP or len(matching) * scale >= SURELY_OVER * TOTAL_CAP:
+            # "1 000+" without counting: the sample alone shows it, or the sample's share
+            # passing the facet filters times the estimate of the matches is far above it.
+            total = TOTAL_CAP + 1
         else:
             listings = listings_matching(filters, text=text, category_ids=category_ids)
             total = listings.values("pk")[: TOTAL_CAP + 1].count()
-        sample = fetched[: facets.SAMPLE_SIZE]
         return Measure(
             sample,
             matching,
@@ -192,7 +202,7 @@ class DatabaseSearchBackend:
             exact=False,
             boundary=boundary,
             lower_bound=total > TOTAL_CAP,
-            scale=max(self.estimate(base), len(fetched)) / len(sample),
+            scale=scale,
         )
 
     def _relevance_page(

@@ -26,11 +26,12 @@ FACET_FILTERS = frozenset({"size", "brand", "condition", "price"})
 
 def text_match(q: str) -> Q | None:
     """The condition "matches the query `q`" for this database; None when `q` has nothing
-    to search for (only quotes, minus signs, punctuation: then everything matches)."""
+    to search for (only quotes, minus signs, punctuation: then everything matches). The
+    search page's PostgreSQL backend matches the same rows with planner hints (pg_query)."""
     if not has_words(q):
         return None
     if connection.vendor == "postgresql":
-        return Q(pg_sql.text_match(q, prefix=prefix_last_word(q)))
+        return Q(pg_sql.text_match_sql(q, prefix=prefix_last_word(q)))
     return simple_text_match(q)
 
 

@@ -49,30 +49,3 @@ def similar_words(word: str, *, limit: int = 5) -> list[tuple[str, int]]:
     with connection.cursor() as cursor:
         cursor.execute(SIMILAR_SQL, [word[:100], word[:100], limit])
         return [(found, listings) for found, listings in cursor.fetchall()]
-
-
-# Per query word, the listings of the vocabulary words it is (or, for the last word being
-# typed, begins); the least of those sums; and whether the vocabulary has anything at all.
-LISTINGS_WITH_SQL = """
-SELECT EXISTS (SELECT 1 FROM marketplace_searchword), min(total) FROM (
-    SELECT w.position, COALESCE(sum(s.listings), 0) AS total
-    FROM unnest(%s::text[], %s::boolean[]) WITH ORDINALITY AS w(word, prefix, position)
-    LEFT JOIN marketplace_searchword s
-      ON s.word = w.word OR (w.prefix AND s.word LIKE w.word || '%%')
-    GROUP BY w.position
-) per_word
-"""
-
-
-def listings_with(words: list[str], *, last_is_prefix: bool) -> int | None:
-    """About how many listings for sale have all `words` (folded letters and digits) in
-    their title or brand: the least of the words' counts, a prefix counting every word it
-    begins. None when unknown: SQLite, or a vocabulary never refreshed."""
-    words = [word[:100] for word in words if word][:10]
-    if connection.vendor != "postgresql" or not words:
-        return None
-    prefixes = [last_is_prefix and n == len(words) - 1 for n in range(len(words))]
-    with connection.cursor() as cursor:
-        cursor.execute(LISTINGS_WITH_SQL, [words, prefixes])
-        filled, least = cursor.fetchone()
-    return int(least) if filled and least is not None else None

@@ -1,0 +1,204 @@
+"""A query for the search page, written so the planner sees its real cost (PostgreSQL).
+
+One small query per search (`analyse`) returns pg_sql's reading of the user's text (the
+tsquery text: compounds as one lexeme, the last word a prefix) and what the vocabulary
+(SearchWord, title and brand words) knows about its words: how many listings use each, and
+the most used words that begin the last one.
+
+PostgreSQL estimates a prefix (`patag:*`) poorly, and that estimate decides between walking
+the newest-first index and reading the matches through the GIN index. So the page's match
+also names those words: `( 'patag':* | 'patag' | 'patagonia' )` finds exactly the rows
+`'patag':*` finds (each named word begins with the prefix) but is estimated from real
+frequencies. The text is only rewritten token by token (PostgreSQL produced and quoted every
+lexeme; vocabulary words are quoted here) and passed as a parameter.
+"""
+
+import json
+import re
+from dataclasses import dataclass, field
+
+from django.db import connection
+
+from marketplace.search import pg_sql
+from marketplace.search.text import fold
+
+# Vocabulary words that begin the last word, named in the match for the planner's sake.
+COMPLETIONS = 8
+MIN_WORD = 3  # the vocabulary's shortest word (vocabulary.REFRESH_SQL)
+# One round trip: the parse, the last word's completions, each parsed word's listings (titles
+# and brands, the vocabulary's count) and whether the vocabulary was ever filled.
+ANALYSE_SQL = r"""
+WITH parsed AS (SELECT {tsquery} AS query)
+SELECT
+    parsed.query,
+    (SELECT coalesce(json_agg(json_build_array(c.word, c.listings)), '[]')
+       FROM (SELECT word, listings FROM marketplace_searchword
+              WHERE word LIKE %s ESCAPE '\'
+              ORDER BY listings DESC, word LIMIT %s) c),
+    (SELECT coalesce(json_object_agg(s.word, s.listings), '{{}}')
+       FROM marketplace_searchword s
+      WHERE s.word = ANY (ARRAY(
+          SELECT m[1] FROM regexp_matches(parsed.query, '''([^'']*)''', 'g') m))),
+    EXISTS (SELECT 1 FROM marketplace_searchword)
+FROM parsed
+"""
+_TOKEN = re.compile(r"'(?:[^']|'')*'(?::[*A-D]+)?|<\d+>|<->|[&|!()]")
+_LEXEME = re.compile(r"'((?:[^']|'')*)'(?::([*A-D]+))?")
+_LAST_WORD = re.compile(r"[^\W_]+(?:-[^\W_]+)*")
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """A query as PostgreSQL reads it, in three tsquery texts ("" when nothing to match).
+
+    `match` finds the listings (the prefix's completions named); `rank` scores them (the
+    same rows, without the completions, which would count a word twice); `title` is `match`
+    with every word restricted to the title (weight A, for suggestions). `terms`: the words
+    that must be found (not excluded), the last flagged when it is a prefix; `alternatives`:
+    the query has an `or`. `words`: the vocabulary's listings per parsed word (title and
+    brand words of 3+ letters); `completions`: (word, listings) of the vocabulary words
+    beginning the last word (None: unknown, PostgreSQL parsed the last word unlike
+    `last_word`); `vocabulary`: the vocabulary was ever filled."""
+
+    match: str = ""
+    rank: str = ""
+    title: str = ""
+    terms: tuple[tuple[str, bool], ...] = ()
+    alternatives: bool = False
+    words: dict[str, int] = field(default_factory=dict)
+    completions: tuple[tuple[str, int], ...] | None = ()
+    vocabulary: bool = False
+
+    def title_listings(self) -> int | None:
+        """About how many listings have every term in their title or brand, from the
+        vocabulary: the least of the terms' counts (a prefix counts the words it begins;
+        words under 3 letters, which the vocabulary leaves out, don't count). 0: none has
+        them. None when it can't tell: a vocabulary never filled, an `or`, no known word."""
+        if not self.vocabulary or self.alternatives:
+            return None
+        counts = []
+        for word, prefix in self.terms:
+            if prefix and self.completions is not None:
+                counts.append(sum(listings for _word, listings in self.completions))
+            elif not prefix and len(word) >= MIN_WORD:
+                counts.append(self.words.get(word, 0))
+        return min(counts) if counts else None
+
+    def knows(self, word: str) -> bool | None:
+        """Whether some listing's title or brand has `word` (as a prefix when it is the last
+        term being typed); None when the vocabulary can't tell."""
+        if not self.vocabulary:
+            return None
+        if self.terms and self.terms[-1] == (word, True):
+            return None if self.completions is None else bool(self.completions)
+        return self.words.get(word, 0) > 0
+
+
+def last_word(q: str) -> str:
+    """The last word as the parser will see it, folded ("T-Shirt" -> "t-shirt")."""
+    words = _LAST_WORD.findall(fold(q))
+    return words[-1][:100] if words else ""
+
+
+def analyse(q: str, *, prefix: bool) -> Analysis:
+    """The page's reading of `q` (see the module docstring); one query."""
+    last = last_word(q) if prefix else ""
+    like = re.sub(r"([\\%_])", r"\\\1", last) + "%" if last else ""
+    sql = ANALYSE_SQL.format(tsquery=pg_sql.tsquery_text_sql(prefix=prefix))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [q, like, COMPLETIONS])
+        parsed, completions, words, filled = cursor.fetchone()
+    if isinstance(completions, str):
+        completions, words = json.loads(completions), json.loads(words)
+    return build(
+        parsed or "",
+        last_word=last,
+        completions=tuple((word, int(listings)) for word, listings in completions),
+        words={word: int(n) for word, n in words.items()},
+        vocabulary=bool(filled),
+    )
+
+
+def build(
+    parsed: str,
+    *,
+    last_word: str = "",
+    completions: tuple[tuple[str, int], ...] = (),
+    words: dict[str, int] | None = None,
+    vocabulary: bool = False,
+) -> Analysis:
+    """The Analysis of pg_sql's tsquery text `parsed` (pure: no database). The last lexeme
+    is a prefix when pg_sql made it one (`:*`); `completions` are those of `last_word`."""
+    tokens = _TOKEN.findall(parsed)
+    if not tokens:
+        return Analysis(words=words or {}, vocabulary=vocabulary)
+    last = len(tokens) - 1
+    while last > 0 and tokens[last] == ")":
+        last -= 1
+    typing = _is_lexeme(tokens[last]) and "*" in _flags(tokens[last])
+    typing = typing and not _negated(tokens, last)
+    match, title = list(tokens), [_weighted(token, "A") for token in tokens]
+    known: tuple[tuple[str, int], ...] | None = ()
+    if typing:
+        word = _lexeme(tokens[last])
+        known = completions if word == last_word else None
+        # The typed word itself first: PostgreSQL estimates a whole word well, a prefix not.
+        named = [word, *(w for w, _n in known or () if w != word and w.startswith(word))]
+        match[last] = "( " + " | ".join([tokens[last], *map(_quote, named)]) + " )"
+        title[last] = "( " + " | ".join([title[last], *(_quote(w) + ":A" for w in named)]) + " )"
+    terms = tuple(
+        (_lexeme(token), typing and n == last)
+        for n, token in enumerate(tokens)
+        if _is_lexeme(token) and not _negated(tokens, n)
+    )
+    return Analysis(
+        match=" ".join(match),
+        rank=" ".join(tokens),
+        title=" ".join(title),
+        terms=terms,
+        alternatives="|" in tokens,
+        words=words or {},
+        completions=known,
+        vocabulary=vocabulary,
+    )
+
+
+def _is_lexeme(token: str) -> bool:
+    return token.startswith("'")
+
+
+def _flags(token: str) -> str:
+    return token[token.rindex("'") + 1 :].lstrip(":")
+
+
+def _lexeme(token: str) -> str:
+    """The word of a lexeme token, unquoted (tsquery text doubles ' and escapes \\)."""
+    match = _LEXEME.fullmatch(token)
+    return re.sub(r"''|\\(.)", lambda m: m.group(1) or "'", match.group(1)) if match else ""
+
+
+def _quote(word: str) -> str:
+    return "'" + word.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def _weighted(token: str, weight: str) -> str:
+    """A lexeme token restricted to `weight` (keeping a prefix mark); other tokens as is."""
+    if not _is_lexeme(token):
+        return token
+    prefix = "*" if "*" in _flags(token) else ""
+    return f"{token[: token.rindex("'") + 1]}:{prefix}{weight}"
+
+
+def _negated(tokens: list[str], index: int) -> bool:
+    """Whether the operand at `index` is excluded: `!'word'`, or inside `!( ... )`."""
+    if index > 0 and tokens[index - 1] == "!":
+        return True
+    depth = 0
+    for position in range(index - 1, -1, -1):
+        if tokens[position] == ")":
+            depth += 1
+        elif tokens[position] == "(":
+            if depth == 0 and position > 0 and tokens[position - 1] == "!":
+                return True
+            depth = max(0, depth - 1)
+    return False
