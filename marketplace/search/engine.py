@@ -22,11 +22,12 @@ mean") and the results then include what the corrected query finds.
 
 import math
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import NamedTuple
 from urllib.parse import urlencode
 
-from django.db.models import Expression, F, Q, QuerySet
-from django.db.models.functions import Lower
+from django.db.models import Expression, F, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce, Lower
 from django.urls import reverse
 
 from marketplace import selectors
@@ -42,6 +43,11 @@ TOTAL_CAP = 1000
 SURELY_OVER = 3
 # Relevance ranks the freshest matches the sample holds (one query, whatever the word).
 CANDIDATES = facets.SAMPLE_SIZE
+# How the sample is fetched (DatabaseSearchBackend.plan) and the newest listings RECENT_FIRST
+# looks among first.
+PLANNER, RARE, RECENT_FIRST = "planner", "rare", "recent first"
+RECENT = 5000
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 FEW_RESULTS = 3
 MAX_PER_PAGE = 100
 SUGGEST_QUERY_MAX = 100
@@ -91,6 +97,12 @@ class DatabaseSearchBackend:
         than walking the newest-first index), or None when none can. Default: not rare."""
         return False
 
+    def plan(self, q: str) -> str:
+        """How to fetch the sample for `q`: PLANNER (let the database choose), RARE (few
+        listings match for sure: read them through the text index) or RECENT_FIRST (the
+        planner may misjudge the query: look among the RECENT newest listings first)."""
+        return PLANNER
+
     def estimate(self, listings: QuerySet[Listing]) -> int:
         """About how many rows `listings` has (only called when there are many)."""
         raise NotImplementedError
@@ -117,7 +129,8 @@ class DatabaseSearchBackend:
         if sort not in (*cursors.KEYSETS, "relevance") or (sort == "relevance" and text is None):
             sort = "newest"
         score = self.relevance(filters.q) if sort == "relevance" else None
-        measure = self._measure(filters, text, category_ids, score)
+        plan = self.plan(filters.q) if text is not None else PLANNER
+        measure = self._measure(filters, text, category_ids, score, plan=plan)
         did_you_mean = ""
         if text is not None and measure.total < FEW_RESULTS:
             unmatched = listings_matching(
@@ -126,12 +139,13 @@ class DatabaseSearchBackend:
             did_you_mean = self.typo_correction(filters.q, unmatched)
             corrected = self.text_match(did_you_mean) if did_you_mean else None
             if corrected is not None:  # show what the corrected query finds (too)
+                plan = RARE if plan == RARE and self.plan(did_you_mean) == RARE else RECENT_FIRST
                 if measure.total:
                     text = text | corrected
                 else:
                     text = corrected  # and rank by it
                     score = self.relevance(did_you_mean) if sort == "relevance" else None
-                measure = self._measure(filters, text, category_ids, score)
+                measure = self._measure(filters, text, category_ids, score, plan=plan)
         if sort == "relevance":
             ids, next_cursor, previous_cursor = self._relevance_page(
                 measure, filters, text, category_ids, cursor, per_page, score=score
@@ -171,16 +185,32 @@ class DatabaseSearchBackend:
         text: Q | None,
         category_ids: list[int] | None,
         score: Expression | None = None,
+        *,
+        plan: str = PLANNER,
     ) -> Measure:
-        """The sample (with each row's relevance `score` when given) and what it tells."""
+        """The sample (with each row's relevance `score` when given) and what it tells.
+
+        `plan` RARE: read the matches through the text index and sort them (NULLS LAST is
+        not the newest-first index's order, so the planner can't walk that index hoping to
+        meet matches soon; listings for sale all have a published_at). RECENT_FIRST: the
+        same after looking among the RECENT newest listings (an index range: it can't walk
+        further) found too few.
+        """
         base = listings_matching(filters, text=text, category_ids=category_ids, skip=FACET_FILTERS)
         columns = facets.COLUMNS
-        sampled = base.order_by("-published_at", "-id")
         if score is not None:
-            sampled, columns = sampled.annotate(_score=score), (*columns, "_score")
-        fetched = [
-            facets.Row(*row) for row in sampled.values_list(*columns)[: facets.SAMPLE_SIZE + 1]
-        ]
+            base_scored, columns = base.annotate(_score=score), (*columns, "_score")
+        else:
+            base_scored = base
+        fetched: list[facets.Row] = []
+        if plan == RECENT_FIRST:
+            recent = base_scored.filter(published_at__gte=Coalesce(_recent_bound(), Value(EPOCH)))
+            rows = recent.order_by("-published_at", "-id").values_list(*columns)
+            fetched = [facets.Row(*row) for row in rows[: facets.SAMPLE_SIZE + 1]]
+        if len(fetched) <= facets.SAMPLE_SIZE:
+            newest = F("published_at").desc(nulls_last=True if plan != PLANNER else None)
+            rows = base_scored.order_by(newest, "-id").values_list(*columns)
+            fetched = [facets.Row(*row) for row in rows[: facets.SAMPLE_SIZE + 1]]
         matching = facets.matching(fetched, filters)
         if len(fetched) <= facets.SAMPLE_SIZE:
             return Measure(fetched, matching, len(matching))
@@ -340,6 +370,16 @@ class DatabaseSearchBackend:
 
     def index_listings(self, listing_ids: list[int]) -> None:
         """Nothing to do: the database is the index."""
+
+
+def _recent_bound() -> Subquery:
+    """The publication time of the RECENT-th newest listing that may be for sale (an index
+    range scan of listing_active_newest; NULL in a smaller catalog)."""
+    return Subquery(
+        Listing.objects.filter(status=Listing.Status.ACTIVE, deleted_at__isnull=True)
+        .order_by("-published_at", "-id")
+        .values("published_at")[RECENT : RECENT + 1]
+    )
 
 
 def _fetch_sql(listings: QuerySet[Listing], sort: str, position) -> Fetch:
