@@ -64,7 +64,8 @@ class Measure(NamedTuple):
     than the sample) that pass the facet filters, newest first: every match down to
     `boundary` (the last fetched row's (published_at, id)). `exact`: they are all the
     matches. Otherwise the total may be a lower bound and facet counts are scaled by
-    `scale`.
+    `scale`; `complete`: `matching` is every match of the facet filters all the same (few:
+    they were fetched instead of counted).
     """
 
     sample: list[facets.Row]
@@ -74,6 +75,7 @@ class Measure(NamedTuple):
     boundary: tuple | None = None
     lower_bound: bool = False
     scale: float = 1.0
+    complete: bool = False
 
 
 class DatabaseSearchBackend:
@@ -153,7 +155,7 @@ class DatabaseSearchBackend:
         else:
             position = cursors.decode(cursor, sort=sort, max_offset=CANDIDATES)
             memory = _fetch_in_memory(measure.matching, sort, position)
-            if measure.exact:
+            if measure.exact or measure.complete:
                 fetch = memory
             else:
                 listings = listings_matching(filters, text=text, category_ids=category_ids)
@@ -203,11 +205,16 @@ class DatabaseSearchBackend:
         else:
             base_scored = base
         fetched: list[facets.Row] = []
+        whole = False  # the RECENT newest listings were the whole catalog
         if plan == RECENT_FIRST:
-            recent = base_scored.filter(published_at__gte=Coalesce(_recent_bound(), Value(EPOCH)))
-            rows = recent.order_by("-published_at", "-id").values_list(*columns)
-            fetched = [facets.Row(*row) for row in rows[: facets.SAMPLE_SIZE + 1]]
-        if len(fetched) <= facets.SAMPLE_SIZE:
+            recent = base_scored.annotate(_bound=_recent_bound()).filter(
+                published_at__gte=Coalesce(F("_bound"), Value(EPOCH))
+            )
+            rows = recent.order_by("-published_at", "-id").values_list(*columns, "_bound")
+            rows = rows[: facets.SAMPLE_SIZE + 1]
+            fetched = [facets.Row(*row[:-1]) for row in rows]
+            whole = bool(rows) and rows[0][-1] is None
+        if len(fetched) <= facets.SAMPLE_SIZE and not whole:
             newest = F("published_at").desc(nulls_last=True if plan != PLANNER else None)
             rows = base_scored.order_by(newest, "-id").values_list(*columns)
             fetched = [facets.Row(*row) for row in rows[: facets.SAMPLE_SIZE + 1]]
@@ -218,13 +225,22 @@ class DatabaseSearchBackend:
         boundary = (last.published_at, last.pk) if last.published_at is not None else None
         sample = fetched[: facets.SAMPLE_SIZE]
         scale = max(self.estimate(base), len(fetched)) / len(sample)
+        complete = False
         if len(matching) > TOTAL_CAP or len(matching) * scale >= SURELY_OVER * TOTAL_CAP:
             # "1 000+" without counting: the sample alone shows it, or the sample's share
             # passing the facet filters times the estimate of the matches is far above it.
             total = TOTAL_CAP + 1
         else:
+            # Few enough to fetch them all rather than count them (the page then comes from
+            # them too): at most TOTAL_CAP + 1 rows, in no order.
             listings = listings_matching(filters, text=text, category_ids=category_ids)
-            total = listings.values("pk")[: TOTAL_CAP + 1].count()
+            if score is not None:
+                listings = listings.annotate(_score=score)
+            rows = [facets.Row(*row) for row in listings.values_list(*columns)[: TOTAL_CAP + 1]]
+            total = len(rows)
+            if total <= TOTAL_CAP:
+                complete = True
+                matching = sorted(rows, key=_newest_first)
         return Measure(
             sample,
             matching,
@@ -233,6 +249,7 @@ class DatabaseSearchBackend:
             boundary=boundary,
             lower_bound=total > TOTAL_CAP,
             scale=scale,
+            complete=complete,
         )
 
     def _relevance_page(
@@ -250,7 +267,7 @@ class DatabaseSearchBackend:
         90% of the catalog costs the same as a rare one), then page by offset."""
         position = cursors.decode(cursor, sort="relevance", max_offset=CANDIDATES)
         offset = position.offset if position is not None else 0
-        if measure.exact or len(measure.matching) >= CANDIDATES:
+        if measure.exact or measure.complete or len(measure.matching) >= CANDIDATES:
             # The candidates and their scores are in the sample (the freshest matches).
             ordered = sorted(
                 measure.matching[:CANDIDATES],
@@ -370,6 +387,11 @@ class DatabaseSearchBackend:
 
     def index_listings(self, listing_ids: list[int]) -> None:
         """Nothing to do: the database is the index."""
+
+
+def _newest_first(row: facets.Row) -> tuple:
+    published = row.published_at.timestamp() if row.published_at else -math.inf
+    return (-published, -row.pk)
 
 
 def _recent_bound() -> Subquery:
