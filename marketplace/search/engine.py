@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from typing import NamedTuple
 from urllib.parse import urlencode
 
-from django.db.models import Expression, F, Q, QuerySet, Subquery, Value
+from django.db.models import Count, Expression, F, Q, QuerySet, Subquery, Value, Window
 from django.db.models.functions import Coalesce, Lower
 from django.urls import reverse
 
@@ -34,7 +34,7 @@ from marketplace import selectors
 from marketplace.models import Listing, ListingImage
 from marketplace.search import cursors, facets
 from marketplace.search.base import ListingFilters, SearchPage, Suggestion
-from marketplace.search.filtering import FACET_FILTERS, listings_matching
+from marketplace.search.filtering import FACET_FILTERS, facet_condition, listings_matching
 from marketplace.search.text import fold, has_words
 
 TOTAL_CAP = 1000
@@ -192,11 +192,10 @@ class DatabaseSearchBackend:
     ) -> Measure:
         """The sample (with each row's relevance `score` when given) and what it tells.
 
-        `plan` RARE: read the matches through the text index and sort them (NULLS LAST is
-        not the newest-first index's order, so the planner can't walk that index hoping to
-        meet matches soon; listings for sale all have a published_at). RECENT_FIRST: the
-        same after looking among the RECENT newest listings (an index range: it can't walk
-        further) found too few.
+        `plan` RARE: read the matches through the text index, sort and count them
+        (_sample_counted: the counts replace the estimate and the capped count).
+        RECENT_FIRST: the same after looking among the RECENT newest listings (an index
+        range: it can't walk further) found too few.
         """
         base = listings_matching(filters, text=text, category_ids=category_ids, skip=FACET_FILTERS)
         columns = facets.COLUMNS
@@ -214,16 +213,30 @@ class DatabaseSearchBackend:
             rows = rows[: facets.SAMPLE_SIZE + 1]
             fetched = [facets.Row(*row[:-1]) for row in rows]
             whole = bool(rows) and rows[0][-1] is None
+        counted: tuple[int, int] | None = None  # (matches, of them passing the facet filters)
         if len(fetched) <= facets.SAMPLE_SIZE and not whole:
-            newest = F("published_at").desc(nulls_last=True if plan != PLANNER else None)
-            rows = base_scored.order_by(newest, "-id").values_list(*columns)
-            fetched = [facets.Row(*row) for row in rows[: facets.SAMPLE_SIZE + 1]]
+            if plan == PLANNER:
+                rows = base_scored.order_by("-published_at", "-id").values_list(*columns)
+                fetched = [facets.Row(*row) for row in rows[: facets.SAMPLE_SIZE + 1]]
+            else:
+                fetched, counted = _sample_counted(base_scored, columns, filters)
         matching = facets.matching(fetched, filters)
         if len(fetched) <= facets.SAMPLE_SIZE:
             return Measure(fetched, matching, len(matching))
         last = fetched[-1]
         boundary = (last.published_at, last.pk) if last.published_at is not None else None
         sample = fetched[: facets.SAMPLE_SIZE]
+        if counted is not None:
+            matches, passing = counted
+            return Measure(
+                sample,
+                matching,
+                min(passing, TOTAL_CAP),
+                exact=False,
+                boundary=boundary,
+                lower_bound=passing > TOTAL_CAP,
+                scale=matches / len(sample),
+            )
         scale = max(self.estimate(base), len(fetched)) / len(sample)
         complete = False
         if len(matching) > TOTAL_CAP or len(matching) * scale >= SURELY_OVER * TOTAL_CAP:
@@ -387,6 +400,25 @@ class DatabaseSearchBackend:
 
     def index_listings(self, listing_ids: list[int]) -> None:
         """Nothing to do: the database is the index."""
+
+
+def _sample_counted(
+    listings: QuerySet[Listing], columns: tuple[str, ...], filters: ListingFilters
+) -> tuple[list[facets.Row], tuple[int, int]]:
+    """The sample read through the text index: every match is read and sorted anyway, so
+    they are counted in passing (window counts: all, and those passing the facet filters).
+    NULLS LAST is not the newest-first index's order, so the planner can't walk that index
+    hoping to meet matches soon (listings for sale all have a published_at)."""
+    passing = facet_condition(filters)
+    listings = listings.annotate(
+        _matches=Window(Count("pk")),
+        _passing=Window(Count("pk", filter=passing)) if passing else Window(Count("pk")),
+    )
+    newest = F("published_at").desc(nulls_last=True)
+    rows = listings.order_by(newest, "-id").values_list(*columns, "_matches", "_passing")
+    rows = list(rows[: facets.SAMPLE_SIZE + 1])
+    counted = (rows[0][-2], rows[0][-1]) if rows else (0, 0)
+    return [facets.Row(*row[:-2]) for row in rows], counted
 
 
 def _newest_first(row: facets.Row) -> tuple:

@@ -18,6 +18,7 @@ prefix (`rank`): it reads no index.
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.db import connection
@@ -30,7 +31,8 @@ COMPLETIONS = 8
 MIN_WORD = 3  # the vocabulary's shortest word (vocabulary.REFRESH_SQL)
 TITLES, ANYWHERE = 1, 2  # positions of the counts in a completion (word, listings, documents)
 # One round trip: the parse, the last word's completions, each parsed word's counts (listings
-# with it in the title or brand, and anywhere) and whether the vocabulary was ever filled.
+# with it in the title or brand, and anywhere), whether the vocabulary was ever filled and
+# the planner's count of listings (pg_class.reltuples: -1 before the first ANALYZE).
 ANALYSE_SQL = r"""
 WITH parsed AS (SELECT {tsquery} AS query)
 SELECT
@@ -43,7 +45,8 @@ SELECT
        FROM marketplace_searchword s
       WHERE s.word = ANY (ARRAY(
           SELECT m[1] FROM regexp_matches(parsed.query, '''([^'']*)''', 'g') m))),
-    EXISTS (SELECT 1 FROM marketplace_searchword)
+    EXISTS (SELECT 1 FROM marketplace_searchword),
+    (SELECT reltuples FROM pg_class WHERE oid = 'marketplace_listing'::regclass)
 FROM parsed
 """
 _TOKEN = re.compile(r"'(?:[^']|'')*'(?::[*A-D]+)?|<\d+>|<->|[&|!()]")
@@ -62,7 +65,8 @@ class Analysis:
     the query has an `or`. `words`: the vocabulary's (listings, documents) per parsed word
     (words of 3+ letters; see SearchWord); `completions`: (word, listings, documents) of the
     vocabulary words beginning the last word, most used first (None: unknown, PostgreSQL
-    parsed the last word unlike `last_word`); `vocabulary`: it was ever filled."""
+    parsed the last word unlike `last_word`); `vocabulary`: it was ever filled; `catalog`:
+    about how many listings there are (0: unknown)."""
 
     match: str = ""
     rank: str = ""
@@ -72,26 +76,29 @@ class Analysis:
     words: dict[str, tuple[int, int]] = field(default_factory=dict)
     completions: tuple[tuple[str, int, int], ...] | None = ()
     vocabulary: bool = False
+    catalog: int = 0
 
     def title_listings(self) -> int | None:
         """About how many listings have every term in their title or brand, from the
         vocabulary: the least of the terms' counts (a prefix counts the words it begins;
         words under 3 letters, which the vocabulary leaves out, don't count). 0: none has
         them. None when it can't tell: a vocabulary never filled, an `or`, no known word."""
-        return self._least(TITLES)
+        return self._least(TITLES, sum)
 
     def documents(self) -> int | None:
         """The same as title_listings for matches anywhere (title, brand, category names,
-        description): an upper bound of the matches, as of the vocabulary's last refresh."""
-        return self._least(ANYWHERE)
+        description), a prefix counting its most used word ("skirt" and "skirts" are mostly
+        in the same listings): about the matches of the rarest word, as of the vocabulary's
+        last refresh."""
+        return self._least(ANYWHERE, max)
 
-    def _least(self, column: int) -> int | None:
+    def _least(self, column: int, combine: Callable[[list[int]], int]) -> int | None:
         if not self.vocabulary or self.alternatives:
             return None
         counts = []
         for word, prefix in self.terms:
             if prefix and self.completions is not None:
-                counts.append(sum(found[column] for found in self.completions))
+                counts.append(combine([0, *(found[column] for found in self.completions)]))
             elif not prefix and len(word) >= MIN_WORD:
                 counts.append(self.words.get(word, (0, 0))[column - 1])
         return min(counts) if counts else None
@@ -121,7 +128,7 @@ def analyse(q: str, *, prefix: bool) -> Analysis:
     sql = ANALYSE_SQL.format(tsquery=pg_sql.tsquery_text_sql(prefix=prefix))
     with connection.cursor() as cursor:
         cursor.execute(sql, [q, like, COMPLETIONS])
-        parsed, completions, words, filled = cursor.fetchone()
+        parsed, completions, words, filled, catalog = cursor.fetchone()
     if isinstance(completions, str):
         completions, words = json.loads(completions), json.loads(words)
     return build(
@@ -130,6 +137,7 @@ def analyse(q: str, *, prefix: bool) -> Analysis:
         completions=tuple((word, int(titles), int(every)) for word, titles, every in completions),
         words={word: (int(titles), int(every)) for word, (titles, every) in words.items()},
         vocabulary=bool(filled),
+        catalog=max(0, int(catalog or 0)),
     )
 
 
@@ -140,12 +148,13 @@ def build(
     completions: tuple[tuple[str, int, int], ...] = (),
     words: dict[str, tuple[int, int]] | None = None,
     vocabulary: bool = False,
+    catalog: int = 0,
 ) -> Analysis:
     """The Analysis of pg_sql's tsquery text `parsed` (pure: no database). The last lexeme
     is a prefix when pg_sql made it one (`:*`); `completions` are those of `last_word`."""
     tokens = _TOKEN.findall(parsed)
     if not tokens:
-        return Analysis(words=words or {}, vocabulary=vocabulary)
+        return Analysis(words=words or {}, vocabulary=vocabulary, catalog=catalog)
     last = len(tokens) - 1
     while last > 0 and tokens[last] == ")":
         last -= 1
@@ -181,6 +190,7 @@ def build(
         words=words or {},
         completions=known,
         vocabulary=vocabulary,
+        catalog=catalog,
     )
 
 

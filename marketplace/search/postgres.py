@@ -24,7 +24,14 @@ from django.db.models import Expression, Q, QuerySet
 from marketplace.models import Listing
 from marketplace.search import pg_sql
 from marketplace.search.base import ListingFilters, SearchPage, Suggestion
-from marketplace.search.engine import PLANNER, RARE, RECENT_FIRST, DatabaseSearchBackend
+from marketplace.search.engine import (
+    PLANNER,
+    RARE,
+    RECENT,
+    RECENT_FIRST,
+    DatabaseSearchBackend,
+)
+from marketplace.search.facets import SAMPLE_SIZE
 from marketplace.search.pg_query import Analysis, analyse
 from marketplace.search.text import fold, has_words, plain_words, prefix_last_word
 from marketplace.search.vocabulary import similar_words
@@ -94,6 +101,11 @@ class PostgresSearchBackend(DatabaseSearchBackend):
         if documents is not None and documents < RARE_WORDS:
             return RARE
         if len({word for word, _prefix in analysis.terms}) > 1:
+            # Even if every listing with the rarest word matched, would the RECENT newest
+            # hold a whole sample? If not, looking there first is wasted.
+            whole_sample = (SAMPLE_SIZE + 1) * analysis.catalog
+            if documents is not None and documents * RECENT < whole_sample:
+                return RARE
             return RECENT_FIRST
         return PLANNER
 
