@@ -22,12 +22,13 @@ mean") and the results then include what the corrected query finds.
 
 import math
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import NamedTuple
 from urllib.parse import urlencode
 
-from django.db.models import Count, Expression, F, Q, QuerySet, Subquery, Value, Window
-from django.db.models.functions import Coalesce, Lower
+from django.core.cache import cache
+from django.db.models import Count, Expression, F, Q, QuerySet, Window
+from django.db.models.functions import Lower
 from django.urls import reverse
 
 from marketplace import selectors
@@ -47,7 +48,7 @@ CANDIDATES = facets.SAMPLE_SIZE
 # looks among first.
 PLANNER, RARE, RECENT_FIRST = "planner", "rare", "recent first"
 RECENT = 5000
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+RECENT_BOUND_CACHE_KEY = "marketplace:search:recent-bound:v1"
 FEW_RESULTS = 3
 MAX_PER_PAGE = 100
 SUGGEST_QUERY_MAX = 100
@@ -99,6 +100,11 @@ class DatabaseSearchBackend:
         than walking the newest-first index), or None when none can. Default: not rare."""
         return False
 
+    def text_scan(self, q: str) -> Q | None:
+        """text_match(q) in a form no index answers, for reading a small range of the
+        newest-first index row by row (RECENT_FIRST). Default: text_match."""
+        return self.text_match(q)
+
     def plan(self, q: str) -> str:
         """How to fetch the sample for `q`: PLANNER (let the database choose), RARE (few
         listings match for sure: read them through the text index) or RECENT_FIRST (the
@@ -132,7 +138,8 @@ class DatabaseSearchBackend:
             sort = "newest"
         score = self.relevance(filters.q) if sort == "relevance" else None
         plan = self.plan(filters.q) if text is not None else PLANNER
-        measure = self._measure(filters, text, category_ids, score, plan=plan)
+        scan = self.text_scan(filters.q) if plan == RECENT_FIRST else None
+        measure = self._measure(filters, text, category_ids, score, plan=plan, scan=scan)
         did_you_mean = ""
         if text is not None and measure.total < FEW_RESULTS:
             unmatched = listings_matching(
@@ -141,13 +148,15 @@ class DatabaseSearchBackend:
             did_you_mean = self.typo_correction(filters.q, unmatched)
             corrected = self.text_match(did_you_mean) if did_you_mean else None
             if corrected is not None:  # show what the corrected query finds (too)
-                plan = RARE if plan == RARE and self.plan(did_you_mean) == RARE else RECENT_FIRST
+                plan, scan = self.plan(did_you_mean), None
                 if measure.total:
                     text = text | corrected
+                    plan = RARE if plan == RARE else PLANNER
                 else:
                     text = corrected  # and rank by it
                     score = self.relevance(did_you_mean) if sort == "relevance" else None
-                measure = self._measure(filters, text, category_ids, score, plan=plan)
+                    scan = self.text_scan(did_you_mean) if plan == RECENT_FIRST else None
+                measure = self._measure(filters, text, category_ids, score, plan=plan, scan=scan)
         if sort == "relevance":
             ids, next_cursor, previous_cursor = self._relevance_page(
                 measure, filters, text, category_ids, cursor, per_page, score=score
@@ -189,13 +198,14 @@ class DatabaseSearchBackend:
         score: Expression | None = None,
         *,
         plan: str = PLANNER,
+        scan: Q | None = None,
     ) -> Measure:
         """The sample (with each row's relevance `score` when given) and what it tells.
 
         `plan` RARE: read the matches through the text index, sort and count them
         (_sample_counted: the counts replace the estimate and the capped count).
-        RECENT_FIRST: the same after looking among the RECENT newest listings (an index
-        range: it can't walk further) found too few.
+        RECENT_FIRST: the same after looking among the RECENT newest listings (published
+        since a constant: an index range, it can't walk further) found too few.
         """
         base = listings_matching(filters, text=text, category_ids=category_ids, skip=FACET_FILTERS)
         columns = facets.COLUMNS
@@ -204,17 +214,19 @@ class DatabaseSearchBackend:
         else:
             base_scored = base
         fetched: list[facets.Row] = []
-        whole = False  # the RECENT newest listings were the whole catalog
-        if plan == RECENT_FIRST:
-            recent = base_scored.annotate(_bound=_recent_bound()).filter(
-                published_at__gte=Coalesce(F("_bound"), Value(EPOCH))
-            )
-            rows = recent.order_by("-published_at", "-id").values_list(*columns, "_bound")
-            rows = rows[: facets.SAMPLE_SIZE + 1]
-            fetched = [facets.Row(*row[:-1]) for row in rows]
-            whole = bool(rows) and rows[0][-1] is None
+        bound = _recent_bound() if plan == RECENT_FIRST else None
+        if bound is not None:
+            # `scan`: no index answers it, so the planner reads the range of the newest
+            # index (at most RECENT rows) instead of every match through the text index.
+            recent = listings_matching(
+                filters, text=scan, category_ids=category_ids, skip=FACET_FILTERS
+            ).filter(published_at__gte=bound)
+            if score is not None:
+                recent = recent.annotate(_score=score)
+            rows = recent.order_by("-published_at", "-id").values_list(*columns)
+            fetched = [facets.Row(*row) for row in rows[: facets.SAMPLE_SIZE + 1]]
         counted: tuple[int, int] | None = None  # (matches, of them passing the facet filters)
-        if len(fetched) <= facets.SAMPLE_SIZE and not whole:
+        if len(fetched) <= facets.SAMPLE_SIZE:
             if plan == PLANNER:
                 rows = base_scored.order_by("-published_at", "-id").values_list(*columns)
                 fetched = [facets.Row(*row) for row in rows[: facets.SAMPLE_SIZE + 1]]
@@ -237,7 +249,10 @@ class DatabaseSearchBackend:
                 lower_bound=passing > TOTAL_CAP,
                 scale=matches / len(sample),
             )
-        scale = max(self.estimate(base), len(fetched)) / len(sample)
+        estimate = self._recent_estimate(fetched, bound) if bound is not None else None
+        if estimate is None:
+            estimate = self.estimate(base)
+        scale = max(estimate, len(fetched)) / len(sample)
         complete = False
         if len(matching) > TOTAL_CAP or len(matching) * scale >= SURELY_OVER * TOTAL_CAP:
             # "1 000+" without counting: the sample alone shows it, or the sample's share
@@ -264,6 +279,23 @@ class DatabaseSearchBackend:
             scale=scale,
             complete=complete,
         )
+
+    def _recent_estimate(self, fetched: list[facets.Row], bound) -> int | None:
+        """The matches a full sample found among the RECENT newest listings suggests: it
+        spans a share of that window's time, so about that share of its listings were read
+        (listings are published at a steady pace); the density of matches there, times the
+        catalog. None when the catalog's size or the times are unknown. (The planner would
+        multiply the words' frequencies: "forest green" 2% where it is 14%.)"""
+        catalog = self.catalog_size()
+        newest, last = fetched[0].published_at, fetched[-1].published_at
+        if not catalog or newest is None or last is None or newest <= bound:
+            return None
+        share = min(1.0, max((newest - last) / (newest - bound), 1 / RECENT))
+        return round(len(fetched) / (share * RECENT) * catalog)
+
+    def catalog_size(self) -> int:
+        """About how many listings there are (0: unknown)."""
+        return 0
 
     def _relevance_page(
         self,
@@ -426,14 +458,20 @@ def _newest_first(row: facets.Row) -> tuple:
     return (-published, -row.pk)
 
 
-def _recent_bound() -> Subquery:
-    """The publication time of the RECENT-th newest listing that may be for sale (an index
-    range scan of listing_active_newest; NULL in a smaller catalog)."""
-    return Subquery(
-        Listing.objects.filter(status=Listing.Status.ACTIVE, deleted_at__isnull=True)
-        .order_by("-published_at", "-id")
-        .values("published_at")[RECENT : RECENT + 1]
-    )
+def _recent_bound() -> datetime | None:
+    """The publication time of the RECENT-th newest listing that may be for sale (None in a
+    smaller catalog), cached for a minute: one index-only range scan of listing_active_newest
+    when cold. A constant, so the planner sees how few listings are that recent."""
+    cached = cache.get(RECENT_BOUND_CACHE_KEY)
+    if cached is None:
+        bound = (
+            Listing.objects.filter(status=Listing.Status.ACTIVE, deleted_at__isnull=True)
+            .order_by("-published_at", "-id")
+            .values_list("published_at", flat=True)[RECENT : RECENT + 1]
+        )
+        cached = {"bound": next(iter(bound), None)}
+        cache.set(RECENT_BOUND_CACHE_KEY, cached, 60)
+    return cached["bound"]
 
 
 def _fetch_sql(listings: QuerySet[Listing], sort: str, position) -> Fetch:

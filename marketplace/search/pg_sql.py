@@ -81,12 +81,15 @@ def text_match_sql(q: str, *, prefix: bool) -> ListingSQL:
     )
 
 
-def matches(tsquery: str) -> ListingSQL:
+def matches(tsquery: str, *, indexable: bool = True) -> ListingSQL:
     """search_vector @@ a tsquery text pg_query built from PostgreSQL's parse (the GIN index
     listing_search, or a filter while walking the newest-first index: the planner chooses
-    from the lexemes' statistics)."""
+    from the lexemes' statistics). Not `indexable`: the same test as a function call, which
+    no index answers (a filter on the rows another condition selects)."""
     if not tsquery:  # nothing PostgreSQL could search for (e.g. only symbols): no match
         return ListingSQL("FALSE", [], BooleanField())
+    if not indexable:
+        return ListingSQL("ts_match_vq({t}.search_vector, %s::tsquery)", [tsquery], BooleanField())
     return ListingSQL("{t}.search_vector @@ %s::tsquery", [tsquery], BooleanField())
 
 

@@ -70,6 +70,13 @@ class PostgresSearchBackend(DatabaseSearchBackend):
             return None
         return Q(pg_sql.matches(self.analysis(q).match))
 
+    def text_scan(self, q: str) -> Q | None:
+        """The match as a function call (ts_match_vq, what @@ runs): the GIN index only
+        answers the operator, so the planner walks the published_at range it is given."""
+        if not has_words(q):
+            return None
+        return Q(pg_sql.matches(self.analysis(q).match, indexable=False))
+
     def relevance(self, q: str) -> Expression | None:
         if not has_words(q):
             return None
@@ -108,6 +115,10 @@ class PostgresSearchBackend(DatabaseSearchBackend):
                 return RARE
             return RECENT_FIRST
         return PLANNER
+
+    def catalog_size(self) -> int:
+        """pg_class.reltuples of the listings, read by the last analysis (0: unknown)."""
+        return max((analysis.catalog for analysis in self._analyses.values()), default=0)
 
     def estimate(self, listings: QuerySet[Listing]) -> int:
         """The planner's row estimate (planning only, nothing is counted)."""

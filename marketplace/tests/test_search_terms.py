@@ -8,6 +8,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -272,16 +273,27 @@ def test_common_words_rarely_together_read_the_text_index(catalog):
 
 def test_several_common_words_look_among_the_newest_first(catalog, monkeypatch):
     """black t-shirt (1 in 8 x 3 in 8, a frequency the planner can't know): the first sample
-    query only reads listings published since the RECENT-th newest (an index range), so a
-    wrong guess can't walk the whole newest-first index."""
+    query reads only listings published since the RECENT-th newest (a constant the planner
+    sees), with a match no index answers, so it walks that range of listing_active_newest
+    rather than every match through the text index."""
     monkeypatch.setattr(search_postgres, "RARE_WORDS", 100)  # as if the catalog were large
-    monkeypatch.setattr(search_postgres, "RECENT", 3000)
-    monkeypatch.setattr(search_engine, "RECENT", 3000)
+    # Black is in 500 listings: the 2 500 newest may hold a sample of it.
+    monkeypatch.setattr(search_postgres, "RECENT", 2500)
+    monkeypatch.setattr(search_engine, "RECENT", 2500)
+    cache.clear()
     queries, page = searched("black t-shirt")
     assert page.ids
-    first = next(q["sql"] for q in queries if "search_vector @@" in q["sql"])
-    assert "OFFSET 3000" in first
-    assert re.search(r'"published_at" >= \(COALESCE\(\(SELECT .* OFFSET 3000\)', first)
+    assert any("OFFSET 2500" in query["sql"] for query in queries)  # the bound, then cached
+    first = next(
+        q["sql"] for q in queries if "search_vector" in q["sql"] and "LIMIT 301" in q["sql"]
+    )
+    assert "ts_match_vq" in first
+    assert re.search(r'"published_at" >= \'\d{4}-', first)
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (FORMAT JSON) " + first)
+        plan = cursor.fetchone()[0]
+    assert "listing_active_newest" in indexes(plan)
+    assert "listing_search" not in indexes(plan)
 
 
 @pytest.mark.parametrize(
