@@ -16,6 +16,10 @@ Per search (a page of /browse/):
    freshest matches (from the sample when it has them).
 The sample is small (SAMPLE_SIZE) on purpose: a word in 6% of the catalog costs a walk of
 SAMPLE_SIZE / 6% rows of the newest-first index, or reading its 6% through the text index.
+How the sample is read is the backend's `plan`: the planner's choice (one well-estimated
+word), RARE (the text index, counting the matches in passing: window counts replace the
+estimate and the capped count) or RECENT_FIRST (several words, whose frequency together the
+planner can't know: a bounded range of the newest-first index first, then RARE).
 When a query finds fewer than FEW_RESULTS, a backend may correct misspelt words ("did you
 mean") and the results then include what the corrected query finds.
 """

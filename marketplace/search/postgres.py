@@ -12,7 +12,8 @@
   gives the closest word: the page offers "Did you mean …?" and also shows what the
   corrected query finds.
 - Facets, totals and pages: engine.DatabaseSearchBackend (bounded sample, capped count,
-  keyset cursors); approximate facet counts are scaled by the planner's row estimate.
+  keyset cursors); approximate facet counts are scaled by the planner's row estimate. How the
+  sample is read (`plan`) follows the vocabulary's counts of every word (SearchWord.documents).
 """
 
 import difflib
