@@ -103,16 +103,17 @@ class PostgresSearchBackend(DatabaseSearchBackend):
         of a word it has no statistics for can be far too high, and it would then walk the
         whole newest-first index looking for it. RECENT_FIRST for several words: PostgreSQL
         multiplies their frequencies as if unrelated ("skirt jacket": 0.7% estimated, none
-        found; "forest green": 2% estimated, 14% found). Otherwise the planner decides."""
+        found; "forest green": 2% estimated, 14% found). Otherwise (one word, or a vocabulary
+        never filled) the planner decides."""
         analysis = self.analysis(q)
         documents = analysis.documents()
         if documents is not None and documents < RARE_WORDS:
             return RARE
-        if len({word for word, _prefix in analysis.terms}) > 1:
+        if documents is not None and len({word for word, _prefix in analysis.terms}) > 1:
             # Even if every listing with the rarest word matched, would the RECENT newest
             # hold a whole sample? If not, looking there first is wasted.
             whole_sample = (SAMPLE_SIZE + 1) * analysis.catalog
-            if documents is not None and documents * RECENT < whole_sample:
+            if documents * RECENT < whole_sample:
                 return RARE
             return RECENT_FIRST
         return PLANNER
