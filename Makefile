@@ -11,6 +11,7 @@ help:
 	@echo "make run    serve Threadly with demo data on http://127.0.0.1:8000"
 	@echo "make test   run the whole test suite (PostgreSQL + Redis when reachable)"
 	@echo "make lint   ruff check + format check + the import contract (pyproject.toml);  make screenshots  refresh docs/screenshots"
+	@echo "make cluster  the production topology on 127.0.0.1 (docs/scaling.md);  make cluster-check  its failure rehearsal;  make cluster-down"
 
 $(PY):
 	@PY_BIN=$$(scripts/find-python) || exit 1; \
@@ -80,6 +81,25 @@ audit: $(VENV)/.installed-dev
 # As root it runs PostgreSQL as the `postgres` user; it never touches the server on 5432.
 pitr-rehearsal:
 	scripts/pitr-rehearsal
+
+# A local rehearsal of the production topology (docs/scaling.md): nginx :8080 over two gunicorn
+# hosts, PostgreSQL primary + streaming replica, Redis, two workers and the scheduler, all on
+# 127.0.0.1 with state in .cluster/. cluster-check kills an app host and the replica under load
+# (a few minutes); cluster-down stops everything. Not part of `make test`.
+.PHONY: cluster cluster-down cluster-check cluster-bench
+cluster: $(VENV)/.installed
+	$(PY) scripts/cluster.py up
+
+cluster-down:
+	$(PY) scripts/cluster.py down $(ARGS)
+
+cluster-check: $(VENV)/.installed
+	$(PY) scripts/cluster.py check
+
+# `make bench` driving the running cluster through nginx (no seeding, no gunicorn of its own).
+cluster-bench: $(VENV)/.installed .venv-bench/.installed
+	@command -v hey >/dev/null || { echo "bench needs hey: apt-get install hey"; exit 1; }
+	$(PY) bench/run.py --target http://127.0.0.1:8080 --target-env .cluster/app.env $(ARGS)
 
 migrate: $(VENV)/.installed
 	DEBUG=$${DEBUG:-1} $(PY) manage.py migrate

@@ -6,6 +6,7 @@ from django.conf import settings as django_settings
 from django.core.cache import cache, caches
 
 from accounts.tests.factories import UserFactory
+from core import maintenance, metrics
 from messaging.tests.pusher_server import pusher_server  # noqa: F401 (a fixture)
 from messaging.tests.realtime_support import participant_check  # noqa: F401 (a fixture)
 from orders.tests.gateway_support import gateway_log  # noqa: F401 (a fixture)
@@ -36,6 +37,10 @@ def _isolated_media_and_cache(settings, tmp_path):
         "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     }
     cache.clear()
+    # A process's remembered maintenance state and unsent request counts must not leak
+    # from one test into the next.
+    maintenance.forget()
+    metrics.discard_pending()
     yield
     cache.clear()
 

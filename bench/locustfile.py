@@ -1,8 +1,10 @@
 """The mixed scenario of `make bench` (run by bench/run.py, headless): 50 users spawned
 gradually, 0.2–1.8 s think time; four in five browse anonymously, one in five is signed in.
 
-The paths and the signed-in cookies come from bench/pages.py through BENCH_PAGES and
-BENCH_COOKIES (JSON), so the scenario walks real objects of the bench catalogue.
+The paths and the signed-in cookies come from bench/pages.py through BENCH_PAGES,
+BENCH_SPREAD and BENCH_COOKIES (JSON), so the scenario walks real objects of the bench
+catalogue: listings, categories, searches and shops picked at random from hundreds, as real
+visitors spread over a catalogue (one hot URL would flatter any cache).
 """
 
 import json
@@ -14,12 +16,21 @@ from locust import HttpUser, between, task
 PAGES = {
     page["name"]: page["path"] for page in json.loads(os.environ["BENCH_PAGES"]) if page["path"]
 }
+SPREAD: dict[str, list[str]] = json.loads(os.environ.get("BENCH_SPREAD", "{}"))
 COOKIES = json.loads(os.environ.get("BENCH_COOKIES", "[]"))
 
 
 def get(user: HttpUser, name: str) -> None:
     if name in PAGES:
         user.client.get(PAGES[name], name=name)
+
+
+def get_any(user: HttpUser, kind: str, fallback: str) -> None:
+    """One of the spread's `kind` paths at random, reported under `kind`."""
+    if SPREAD.get(kind):
+        user.client.get(random.choice(SPREAD[kind]), name=kind)  # noqa: S311
+    else:
+        get(user, fallback)
 
 
 class Shopper(HttpUser):
@@ -32,15 +43,15 @@ class Shopper(HttpUser):
 
     @task(4)
     def listing(self):
-        get(self, "listing")
+        get_any(self, "listing", "listing")
 
     @task(3)
     def category(self):
-        get(self, "category")
+        get_any(self, "category", "category")
 
     @task(2)
     def search(self):
-        get(self, random.choice(["search_rare", "search_common"]))  # noqa: S311
+        get_any(self, "search", "search_common")
 
     @task(2)
     def suggest(self):
@@ -52,7 +63,7 @@ class Shopper(HttpUser):
 
     @task(1)
     def seller(self):
-        get(self, "seller")
+        get_any(self, "seller", "seller")
 
 
 class Member(HttpUser):
@@ -86,4 +97,4 @@ class Member(HttpUser):
 
     @task(3)
     def listing(self):
-        get(self, "listing")
+        get_any(self, "listing", "listing")

@@ -32,6 +32,13 @@ from django.urls import NoReverseMatch, reverse  # noqa: E402
 from accounts.models import User  # noqa: E402
 from marketplace.models import Category, Listing  # noqa: E402
 
+SPREAD_LISTINGS = 500
+SPREAD_SHOPS = 50
+# What shoppers type, common and rare, brands and garments (the seed's vocabulary).
+SEARCHES = [
+    "jacket", "jeans", "dress", "levis", "nike", "vintage", "t-shirt", "boots", "patagonia",
+    "wool coat", "denim", "leather", "black", "skirt", "zara", "hoodie", "linen", "trainers",
+]  # fmt: skip
 NEXT_LINK = re.compile(r'<a[^>]*rel="next"[^>]*href="([^"]+)"|<a[^>]*href="([^"]+)"[^>]*rel="next"')
 
 
@@ -82,6 +89,19 @@ def follow_next(client: Client, path: str, pages: int) -> str | None:
     return path
 
 
+def last_page(browse: str) -> str:
+    """The last page of the whole catalogue, newest first: the cursor of the row just before
+    its final page, the link a shopper reaches by clicking Next to the end."""
+    from marketplace.search import cursors
+
+    before = (
+        Listing.objects.for_sale()
+        .order_by("published_at", "id")
+        .values_list("published_at", "id")[settings.LISTINGS_PER_PAGE]
+    )
+    return f"{browse}?{urlencode({'cursor': cursors.encode_key('newest', *before)})}"
+
+
 def conversation_url(buyer: User, listing: Listing) -> str | None:
     """The bench buyer's conversation about `listing`, with a few messages each way."""
     try:
@@ -97,6 +117,23 @@ def conversation_url(buyer: User, listing: Listing) -> str | None:
                 sender=listing.seller, conversation_id=conversation.pk, body=f"Answer {n}."
             )
     return conversation.get_absolute_url()
+
+
+def spread(browse: str, sellers: list[str]) -> dict[str, list[str]]:
+    """Paths the mixed scenario's shoppers pick from at random, so it walks many listings,
+    categories, searches and shops as real visitors do (not one URL a cache keeps warm)."""
+    listings = list(
+        Listing.objects.for_sale().order_by("?").values_list("id", "slug")[:SPREAD_LISTINGS]
+    )
+    return {
+        "listing": [url("marketplace:listing", pk, slug) for pk, slug in listings],
+        "category": [
+            url("marketplace:category", slug)
+            for slug in Category.objects.values_list("slug", flat=True)
+        ],
+        "search": [f"{browse}?{urlencode({'q': word})}" for word in SEARCHES],
+        "seller": [url("marketplace:seller", username) for username in sellers],
+    }
 
 
 def follow_busiest(buyer: User, username: str) -> None:
@@ -146,6 +183,7 @@ def main() -> None:
     browse = url("marketplace:browse")
     pages = [
         ("floor", url("ops:api_health"), None),
+        ("no_sql", "/robots.txt", None),
         ("home", url("marketplace:home"), None),
         ("category", url("marketplace:category", category.slug), None),
         (
@@ -170,7 +208,8 @@ def main() -> None:
         ("conversation", conversation_url(buyer, other_listing), buyer_cookie),
     ]
     deep = follow_next(anonymous, browse, 199)
-    pages.insert(5, ("browse_page_200", deep, None))
+    pages.insert(6, ("browse_page_200", deep, None))
+    pages.insert(7, ("browse_last_page", last_page(browse), None))
 
     found = []
     for name, path, cookie in pages:
@@ -183,7 +222,12 @@ def main() -> None:
             if status != 200:
                 entry["note"] = f"answered {status} in-process"
         found.append(entry)
-    print(json.dumps({"pages": found, "cookies": [buyer_cookie]}))
+    sellers = list(
+        for_sale.values_list("seller__username", flat=True).distinct().order_by()[:SPREAD_SHOPS]
+    )
+    print(
+        json.dumps({"pages": found, "cookies": [buyer_cookie], "spread": spread(browse, sellers)})
+    )
 
 
 if __name__ == "__main__":

@@ -3,6 +3,8 @@
     .venv/bin/python bench/run.py                  # seed if needed, then every page (~15 min)
     .venv/bin/python bench/run.py --pages home,search_rare --requests 200
     .venv/bin/python bench/run.py --skip-mixed --skip-photos
+    .venv/bin/python bench/run.py --target http://127.0.0.1:8080 --target-env .cluster/app.env
+                                                   # drive a running site (make cluster-bench)
 
 What it does, all on 127.0.0.1 with loops bounded in count and time:
 
@@ -18,6 +20,11 @@ What it does, all on 127.0.0.1 with loops bounded in count and time:
 5. Measures the worst-case photo upload (bench/photo_upload.py).
 6. Prints a table and writes bench/results.json: req/s, p50/p95/p99 at each concurrency,
    errors, SQL queries, ratio to the floor, RSS per worker before and after, the machine.
+
+With --target URL it drives an already running site instead (e.g. `make cluster`'s nginx):
+no seeding, no gunicorn of its own, no RSS; --target-env FILE (KEY=VALUE lines, as `make
+cluster` writes .cluster/app.env) is the environment of the app behind it, which step 3 needs
+to find the pages and sign in on the same database, cache and SECRET_KEY.
 """
 
 from __future__ import annotations
@@ -230,7 +237,17 @@ def discover(env: dict[str, str]) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
-def run_mixed(port: int, found: dict, *, users: int, seconds: int) -> dict:
+def read_env_file(path: str) -> dict[str, str]:
+    """KEY=VALUE lines (blank lines and # comments skipped), as `make cluster` writes them."""
+    env = {}
+    for line in Path(path).read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            key, _, value = line.partition("=")
+            env[key.strip()] = value
+    return env
+
+
+def run_mixed(base_url: str, found: dict, *, users: int, seconds: int) -> dict:
     locust = ROOT / ".venv-bench" / "bin" / "locust"
     if not locust.exists():
         return {"skipped": "locust is not installed (make bench installs it in .venv-bench)"}
@@ -239,6 +256,7 @@ def run_mixed(port: int, found: dict, *, users: int, seconds: int) -> dict:
         **os.environ,
         "BENCH_COOKIES": json.dumps(found["cookies"]),
         "BENCH_PAGES": json.dumps(found["pages"]),
+        "BENCH_SPREAD": json.dumps(found.get("spread", {})),
     }
     subprocess.run(  # noqa: S603
         [
@@ -247,7 +265,7 @@ def run_mixed(port: int, found: dict, *, users: int, seconds: int) -> dict:
             str(ROOT / "bench" / "locustfile.py"),
             "--headless",
             "--host",
-            f"http://127.0.0.1:{port}",
+            base_url,
             "-u",
             str(users),
             "-r",
@@ -329,10 +347,18 @@ def main() -> int:
     parser.add_argument("--clients", default="1,4")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--pages", default="", help="comma-separated page names (default all)")
-    parser.add_argument("--mixed-seconds", type=int, default=120)
+    parser.add_argument(
+        "--mixed-seconds", type=int, default=300, help="5 minutes: memory must stay flat"
+    )
     parser.add_argument("--skip-seed", action="store_true")
     parser.add_argument("--skip-mixed", action="store_true")
     parser.add_argument("--skip-photos", action="store_true")
+    parser.add_argument(
+        "--target", default="", help="base URL of a running site to drive (no seed, no gunicorn)"
+    )
+    parser.add_argument(
+        "--target-env", default="", help="KEY=VALUE file: the environment of the --target app"
+    )
     args = parser.parse_args()
 
     if not shutil.which("hey"):
@@ -341,17 +367,36 @@ def main() -> int:
         os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB),
         os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS),
     )
-    if not args.skip_seed:
+    if args.target_env:
+        env.update(read_env_file(args.target_env))
+        # Step 3 counts each page's queries on "default": with replicas its reads would go
+        # elsewhere and count as none. The site under load keeps its own replicas.
+        env.pop("DATABASE_REPLICA_URLS", None)
+    if not args.skip_seed and not args.target:
         prepare(env, listings=args.listings, sellers=args.sellers)
+    # Production settings serve hashed static files from the manifest: a fresh clone has none.
+    subprocess.run(  # noqa: S603
+        [PY, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
     found = discover(env)
     wanted = {name for name in args.pages.split(",") if name}
     clients = [int(c) for c in args.clients.split(",")]
 
-    port = free_port()
-    server = start_gunicorn(env, port, args.workers)
+    server = None
+    if args.target:
+        base_url = args.target.rstrip("/")
+    else:
+        port = free_port()
+        base_url = f"http://127.0.0.1:{port}"
+        server = start_gunicorn(env, port, args.workers)
     results: dict = {"machine": machine(), "started": time.strftime("%Y-%m-%d %H:%M:%S")}
+    if args.target:
+        results["target"] = base_url
     try:
-        results["rss_mb_before"] = worker_rss_mb(server.pid)
+        results["rss_mb_before"] = worker_rss_mb(server.pid) if server else []
         pages: list[PageResult] = []
         floor_rps = None
         for page in found["pages"]:
@@ -365,7 +410,7 @@ def main() -> int:
                 note=page.get("note", ""),
             )
             if page.get("path"):
-                url = f"http://127.0.0.1:{port}{page['path']}"
+                url = f"{base_url}{page['path']}"
                 hey(url, clients=1, requests=20, cookie=page.get("cookie", ""))  # warm up
                 for c in clients:
                     result.runs.append(
@@ -379,12 +424,19 @@ def main() -> int:
             print(f"  {result.name}: {[asdict(r) for r in result.runs]}", flush=True)
         results["pages"] = [asdict(p) for p in pages]
         if not args.skip_mixed:
-            print("mixed scenario (locust)…", flush=True)
-            results["mixed"] = run_mixed(port, found, users=50, seconds=args.mixed_seconds)
-        results["rss_mb_after"] = worker_rss_mb(server.pid)
+            print(f"mixed scenario (locust, {args.mixed_seconds} s)…", flush=True)
+            rss_before = worker_rss_mb(server.pid) if server else []
+            results["mixed"] = run_mixed(base_url, found, users=50, seconds=args.mixed_seconds)
+            # Flat memory over the run: each worker's RSS at its start and end.
+            results["mixed"]["rss_mb"] = {
+                "start": rss_before,
+                "end": worker_rss_mb(server.pid) if server else [],
+            }
+        results["rss_mb_after"] = worker_rss_mb(server.pid) if server else []
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
+        if server:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=30)
     if not args.skip_photos:
         print("worst-case photo upload…", flush=True)
         results["photo_upload"] = run_photos()

@@ -10,8 +10,10 @@ everywhere anyway. With replicas, a read goes to one of them unless it must see 
 - for the member who just wrote: `ReadYourWritesMiddleware` pins their next requests, for
   DATABASE_REPLICA_STICKY_SECONDS, with a short-lived signed cookie;
 - for the money path: every model of the orders app, and any code inside `primary()`;
-- when the replica failed to connect in the last REPLICA_RETRY_SECONDS (it is then skipped in
-  this process; the read goes to another replica or to "default").
+- when the replica failed to connect, or its kept connection failed the health check and a
+  reconnect failed, in the last REPLICA_RETRY_SECONDS (it is then skipped in this process; the
+  read goes to another replica or to "default"; after that the next read tries it again, so a
+  replica that comes back is used again without a restart).
 
 Writes and migrations always go to "default"; replicas are never migrated (they follow the
 primary by streaming replication). core imports no app: the orders app is named by label.
@@ -99,9 +101,17 @@ def _in_transaction(alias: str = DEFAULT_DB_ALIAS) -> bool:
 
 
 def _connects(alias: str) -> bool:
-    """Open the replica's connection if needed; on failure mark it down and say no."""
+    """Open the replica's connection if needed; on failure mark it down and say no.
+
+    A connection kept from an earlier request (CONN_MAX_AGE) may point at a replica that has
+    died since: Django's health check (CONN_HEALTH_CHECKS, one `SELECT 1` per request, which
+    the first query would run anyway) notices and closes it here, before the router commits
+    this page to the replica, and the reconnect that follows fails fast (connect_timeout).
+    """
+    connection = connections[alias]
     try:
-        connections[alias].ensure_connection()
+        connection.close_if_health_check_failed()
+        connection.ensure_connection()
     except OperationalError:
         logger.warning("Read replica %s is unreachable; reading from the primary.", alias)
         mark_replica_down(alias)

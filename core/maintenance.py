@@ -4,7 +4,8 @@ The mode is on when any of these says so, checked in this order:
 1. `MAINTENANCE_MODE=1` in the environment (always wins; needs a restart);
 2. the flag file `MAINTENANCE_FLAG_FILE` on this host (written by `maintenance on` even when
    neither the database nor the cache answers);
-3. the state in the shared cache (every host sees it at once);
+3. the state in the shared cache (every host sees it within RECHECK_SECONDS: each process
+   keeps what it read that long, so a request costs no cache round trip of its own);
 4. the `maintenance` switch in the database (the record that survives a cache flush), read
    only when the cache has no state.
 
@@ -13,6 +14,7 @@ audit entry; when the database is down it says so and the first two carry the mo
 """
 
 import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,8 @@ from core.models import Switch
 logger = logging.getLogger(__name__)
 SWITCH = "maintenance"
 CACHE_KEY = "ops:switch:maintenance"  # kept by cache_clear ("ops:" is operational state)
+RECHECK_SECONDS = 1.0
+_known: tuple[float, bool] | None = None  # (read at, enabled): this process's recent answer
 
 
 @dataclass(frozen=True)
@@ -49,13 +53,24 @@ def _database_switch() -> bool:
 
 def is_enabled() -> bool:
     """True when the site is in maintenance mode (see the module docstring for the order)."""
+    global _known
     if settings.MAINTENANCE_MODE or _flag_file().exists():
         return True
+    now = time.monotonic()
+    if _known is not None and now - _known[0] < RECHECK_SECONDS:
+        return _known[1]
     value = cache.get(CACHE_KEY)
     if value is None:
         value = _database_switch()
         cache.add(CACHE_KEY, value, None)
+    _known = (now, bool(value))
     return bool(value)
+
+
+def forget() -> None:
+    """Drop this process's remembered state: the next check reads the cache."""
+    global _known
+    _known = None
 
 
 def _write_flag_file(enabled: bool) -> None:
@@ -78,6 +93,7 @@ def maintenance_set(
     then reports `in_database=False`, and running the command again later records it."""
     _write_flag_file(enabled)
     cache.set(CACHE_KEY, enabled, None)
+    forget()
     try:
         with transaction.atomic():
             Switch.objects.update_or_create(name=SWITCH, defaults={"enabled": enabled})

@@ -1,11 +1,15 @@
 """Request metrics recorded cheaply in the cache (Redis in production). Kernel module.
 
-Per minute: a request count, a 5xx count and a latency histogram (fixed buckets): two or three
-INCRBYs per request, sent in one pipelined round trip (core.counters).
+Per minute: a request count, a 5xx count and a latency histogram (fixed buckets). Each process
+adds its requests up in memory and sends them at most once per FLUSH_SECONDS, in one pipelined
+round trip (core.counters), so a request costs no Redis round trip of its own; a process's last
+second waits for its next request (or a snapshot in that process).
 `snapshot(minutes=...)` adds up the last minutes for ops_status.
 """
 
+import threading
 import time
+from collections import Counter
 from dataclasses import dataclass
 
 from django.core.cache import cache
@@ -16,6 +20,11 @@ from core import counters
 BUCKETS_MS = (25, 50, 100, 250, 500, 1000, 2000, 5000)
 OVERFLOW_MS = 10_000
 TTL = 2 * 3600
+FLUSH_SECONDS = 1.0
+
+_pending: Counter[str] = Counter()
+_pending_lock = threading.Lock()
+_flushed_at = 0.0
 
 
 @dataclass(frozen=True)
@@ -39,16 +48,42 @@ def _bucket(duration_ms: float) -> int:
 
 
 def record(*, duration_ms: float, status_code: int, now: float | None = None) -> None:
-    """Add one request to the current minute. Never raises (metrics must not break requests)."""
+    """Add one request to its minute (sent with the next flush). Never raises: metrics must not
+    break requests."""
     minute = int((now or time.time()) // 60)
-    increments = {f"metrics:{minute}:n": 1, f"metrics:{minute}:b{_bucket(duration_ms)}": 1}
-    if status_code >= 500:
-        increments[f"metrics:{minute}:e"] = 1
-    counters.add(increments, timeout=TTL)
+    with _pending_lock:
+        _pending[f"metrics:{minute}:n"] += 1
+        _pending[f"metrics:{minute}:b{_bucket(duration_ms)}"] += 1
+        if status_code >= 500:
+            _pending[f"metrics:{minute}:e"] += 1
+    if time.monotonic() - _flushed_at >= FLUSH_SECONDS:
+        flush()
+
+
+def flush() -> None:
+    """Send this process's pending counts in one round trip; kept for the next try when the
+    cache is unreachable (a minute's counts expire with the minute's keys anyway)."""
+    global _flushed_at
+    with _pending_lock:
+        _flushed_at = time.monotonic()
+        if not _pending:
+            return
+        increments = dict(_pending)
+        _pending.clear()
+    if not counters.add(increments, timeout=TTL):
+        with _pending_lock:
+            _pending.update(increments)
+
+
+def discard_pending() -> None:
+    """Forget this process's unsent counts (tests start each case from an empty cache)."""
+    with _pending_lock:
+        _pending.clear()
 
 
 def snapshot(*, minutes: int = 15, now: float | None = None) -> Snapshot:
     """Totals over the last `minutes` minutes (including the current one)."""
+    flush()
     current = int((now or time.time()) // 60)
     keys = []
     for minute in range(current - minutes + 1, current + 1):

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from core.images import ProcessedImage, check_request_budget, process_image
+from core.widgets import FastSelect
 from marketplace import selectors
 from marketplace.exceptions import ListingImageError
 from marketplace.models import MAX_PRICE, MIN_PRICE, Category, Listing, ListingImage
@@ -209,6 +210,7 @@ class BrowseForm(CatalogForm):
         label=_("Category"),
         choices=lambda: [("", _("All categories")), *selectors.category_slug_choices()],
         required=False,
+        widget=FastSelect,
     )
     size = forms.CharField(label=_("Size"), max_length=20, required=False)
     brand = forms.CharField(label=_("Brand"), max_length=60, required=False)
@@ -216,6 +218,7 @@ class BrowseForm(CatalogForm):
         label=_("Condition"),
         choices=[("", _("Any condition")), *Listing.Condition.choices],
         required=False,
+        widget=FastSelect,
     )
     min_price = forms.DecimalField(
         label=_("Min price"), min_value=0, max_digits=10, decimal_places=2, required=False
@@ -233,6 +236,7 @@ class BrowseForm(CatalogForm):
             ("price_desc", _("Price: high to low")),
         ],
         required=False,
+        widget=FastSelect,
     )
 
     def __init__(self, *args, category: Category | None = None, **kwargs) -> None:
@@ -296,7 +300,7 @@ class BrowseForm(CatalogForm):
             if facet.name == "condition":
                 self.fields["condition"].choices = options
             else:
-                self.fields[facet.name].widget = forms.Select(choices=options)
+                self.fields[facet.name].widget = FastSelect(choices=options)
 
 
 class SavedSearchForm(CatalogForm):

@@ -1,6 +1,8 @@
+import re
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.files.storage import FileSystemStorage, Storage
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -100,6 +102,10 @@ class Listing(TimeStampedModel):
 
     Condition = ListingCondition
     Status = ListingStatus
+    # The price when a shopper saved the item, if higher now: annotated on their saved items
+    # (selectors.favourites_of). None elsewhere, so a listing card reads it without a failed
+    # template lookup (Django answers one with a costly dir() of the instance).
+    price_dropped_from: Decimal | None = None
 
     seller = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="listings"
@@ -151,7 +157,16 @@ class Listing(TimeStampedModel):
             ),
             models.Index(fields=["status", "-published_at"], name="listing_status_published"),
             models.Index(fields=["category", "status", "-published_at"], name="listing_category"),
-            models.Index(fields=["seller", "status"], name="listing_seller_status"),
+            # "My listings" pages (selectors.MY_LISTINGS_KEYS, keyset).
+            models.Index(
+                fields=["seller", "-updated_at", "-id"],
+                name="listing_seller_updated",
+                condition=Q(deleted_at__isnull=True),
+            ),
+            # A shop's pages (selectors.SELLER_SHOP_KEYS, keyset) and per-seller counts.
+            models.Index(
+                fields=["seller", "status", "-published_at", "-id"], name="listing_seller_shop"
+            ),
             models.Index(fields=["price"], name="listing_price"),
             # Filters compare LOWER(size) / LOWER(brand) with LOWER(value): these indexes match.
             models.Index(Lower("size"), name="listing_size_ci"),
@@ -193,6 +208,20 @@ class Listing(TimeStampedModel):
         return reverse("marketplace:listing", kwargs={"pk": self.pk, "slug": self.slug or "item"})
 
 
+# A stored name that FileSystemStorage.url() would only append to its base URL: plain ASCII
+# path segments, none of them empty, "." or "..".
+_PLAIN_NAME = re.compile(r"(?!.*(?:^|/)\.{0,2}(?:/|$))[A-Za-z0-9_][A-Za-z0-9_./-]*")
+
+
+def media_url(storage: Storage, name: str) -> str:
+    """`storage.url(name)`; for the local file storage and a plain name, the same string
+    without its urljoin and quoting (a page of cards asks for about a hundred photo URLs)."""
+    # `__class__`, not type(): default_storage is a lazy proxy of the configured storage.
+    if storage.__class__ is FileSystemStorage and _PLAIN_NAME.fullmatch(name):
+        return f"{storage.base_url}{name}"
+    return storage.url(name)
+
+
 def listing_image_upload_to(instance: "ListingImage", filename: str) -> str:
     # The name is random and chosen by core.images; keep only its basename.
     return f"listings/{filename.rsplit('/', 1)[-1]}"
@@ -222,22 +251,22 @@ class ListingImage(TimeStampedModel):
 
     @property
     def url(self) -> str:
-        return self.image.url if self.image else ""
+        return media_url(self.image.storage, self.image.name) if self.image else ""
 
     @property
     def srcset(self) -> str:
         """`srcset` for <img>: every stored rendition plus the main image, by width."""
         storage = self.image.storage
-        parts = [f"{storage.url(v['name'])} {v['width']}w" for v in self.variants or []]
+        parts = [f"{media_url(storage, v['name'])} {v['width']}w" for v in self.variants or []]
         if self.image:
-            parts.append(f"{self.image.url} {self.width}w")
+            parts.append(f"{self.url} {self.width}w")
         return ", ".join(parts)
 
     @property
     def thumb_url(self) -> str:
         """The smallest rendition (or the main image when it is already small)."""
         if self.variants:
-            return self.image.storage.url(self.variants[0]["name"])
+            return media_url(self.image.storage, self.variants[0]["name"])
         return self.url
 
 

@@ -10,6 +10,7 @@ from django.http import Http404
 from django.urls import reverse
 
 from accounts.models import User
+from core.keyset import KeysetPage, keyset_page
 from marketplace import saved_query
 from marketplace.models import Category, Favourite, Listing, ListingImage, SavedSearch
 from marketplace.rules import listing_is_visible
@@ -171,17 +172,46 @@ def listings_by_ids(ids: Sequence[int]) -> list[Listing]:
     return [found[pk] for pk in ids if pk in found]
 
 
+def category_with_parents(category_id: int) -> Category | None:
+    """The category with its parents attached (`.parent`, up to the root), built from the
+    cached category tree: no query. None if the tree doesn't know the id."""
+    nodes = {node["id"]: node for node in category_tree()}
+    fields = ["id", "name", "slug", "parent_id"]  # in the model's order, as from_db wants
+
+    def row(node_id: int) -> Category | None:
+        node = nodes.get(node_id)
+        if node is None:
+            return None
+        # A loaded row with these fields (any other, e.g. position, is deferred: a query).
+        return Category.from_db("default", fields, [node[name] for name in fields])
+
+    category = row(category_id)
+    node, seen = category, set()
+    while node is not None and node.parent_id is not None and node.pk not in seen:
+        seen.add(node.pk)
+        parent = row(node.parent_id)
+        if parent is None:
+            return None
+        node.parent = parent
+        node = parent
+    return category
+
+
 def listing_for_detail(*, listing_id: int, viewer: User | None) -> Listing:
-    """A listing with seller, profile, category (+ two levels of parents) and photos.
+    """A listing with seller, profile, category (with its parents, from the cached category
+    tree) and photos: two queries (one more if the tree misses the category).
 
     Anyone sees visible listings; the seller (and staff) also see their drafts, removed,
     hidden and deleted ones. Everyone else gets Http404.
     """
-    listing = (
-        Listing.objects.select_related("seller__profile", "category__parent__parent")
-        .prefetch_related(_images_prefetch())
-        .filter(pk=listing_id)
-        .first()
+    listing = next(
+        iter(
+            Listing.objects.select_related("seller__profile")
+            .prefetch_related(_images_prefetch())
+            .filter(pk=listing_id)
+            .order_by()[:1]
+        ),
+        None,
     )
     if listing is None:
         raise Http404("No such listing.")
@@ -192,6 +222,10 @@ def listing_for_detail(*, listing_id: int, viewer: User | None) -> Listing:
     )
     if not is_owner and not listing_is_visible(listing):
         raise Http404("No such listing.")
+    category = category_with_parents(listing.category_id)
+    if category is None:  # a category added since the tree was cached
+        category = Category.objects.select_related("parent__parent").get(pk=listing.category_id)
+    listing.category = category
     return listing
 
 
@@ -229,11 +263,39 @@ def seller_get(*, username: str, members: QuerySet[User] | None = None) -> User:
     return user
 
 
+# A shop's order: items for sale first ("active" < "reserved" < "sold"), newest first. The
+# index listing_seller_shop has these columns after seller_id, so a page is one index range.
+SELLER_SHOP_KEYS = ("status", "-published_at", "-id")
+SELLER_SHOP_CURSOR_SALT = "marketplace.seller-shop.cursor"
+
+
 def seller_listings(*, seller: User) -> QuerySet[Listing]:
     """What a shop shows: the seller's visible listings, items for sale first, newest first."""
     return _with_card_data(
-        Listing.objects.visible().filter(seller=seller).order_by("status", "-published_at", "-id")
+        Listing.objects.visible().filter(seller=seller).order_by(*SELLER_SHOP_KEYS)
     )
+
+
+def seller_listings_page(*, seller: User, cursor: str, per_page: int) -> KeysetPage:
+    """One page of the shop (seller_listings) from `cursor` (signed, from the page's links;
+    "" for the first). Keyset pages: as fast on page 100 as on page 1, no COUNT (the page
+    shows the cached count for sale instead). A cursor whose rows are gone gives page 1."""
+    page = keyset_page(
+        seller_listings(seller=seller),
+        keys=SELLER_SHOP_KEYS,
+        cursor=cursor,
+        per_page=per_page,
+        salt=SELLER_SHOP_CURSOR_SALT,
+    )
+    if cursor and not page.object_list:
+        return seller_listings_page(seller=seller, cursor="", per_page=per_page)
+    return page
+
+
+# "My listings" order: the latest change first. listing_seller_updated (partial: not deleted)
+# has these columns after seller_id.
+MY_LISTINGS_KEYS = ("-updated_at", "-id")
+MY_LISTINGS_CURSOR_SALT = "marketplace.my-listings.cursor"
 
 
 def my_listings(*, seller: User) -> QuerySet[Listing]:
@@ -243,8 +305,23 @@ def my_listings(*, seller: User) -> QuerySet[Listing]:
         .filter(seller=seller)
         .select_related("category")
         .prefetch_related(_images_prefetch())
-        .order_by("-updated_at", "-id")
+        .order_by(*MY_LISTINGS_KEYS)
     )
+
+
+def my_listings_page(*, seller: User, cursor: str, per_page: int) -> KeysetPage:
+    """One keyset page of my_listings from `cursor` ("" for the first): no OFFSET, no COUNT.
+    A cursor whose rows are gone gives page 1."""
+    page = keyset_page(
+        my_listings(seller=seller),
+        keys=MY_LISTINGS_KEYS,
+        cursor=cursor,
+        per_page=per_page,
+        salt=MY_LISTINGS_CURSOR_SALT,
+    )
+    if cursor and not page.object_list:
+        return my_listings_page(seller=seller, cursor="", per_page=per_page)
+    return page
 
 
 def favourites_of(*, user: User) -> QuerySet[Listing]:

@@ -135,12 +135,16 @@ def listing_detail(request: HttpRequest, pk: int, slug: str) -> HttpResponse:
 @require_safe
 def seller(request: HttpRequest, username: str) -> HttpResponse:
     member = selectors_follows.seller_for_page(username=username, viewer=request.user)
+    page = selectors.seller_listings_page(
+        seller=member, cursor=request.GET.get("cursor", ""), per_page=settings.LISTINGS_PER_PAGE
+    )
     return render(
         request,
         "marketplace/seller.html",
         {
             "member": member,
-            "page": _paginate(request, selectors.seller_listings(seller=member)),
+            "page": page,
+            "pages": page.links(request),
             "active_count": selectors.seller_active_listing_count(seller=member),
             # The handle is matched case-insensitively: one canonical spelling.
             "canonical_url": request.build_absolute_uri(member.get_absolute_url()),
@@ -150,9 +154,17 @@ def seller(request: HttpRequest, username: str) -> HttpResponse:
 
 @login_required
 def my_listings(request: HttpRequest) -> HttpResponse:
-    page = _paginate(request, selectors.my_listings(seller=request.user))
+    page = selectors.my_listings_page(
+        seller=request.user,
+        cursor=request.GET.get("cursor", ""),
+        per_page=settings.LISTINGS_PER_PAGE,
+    )
     rows = [(listing, services.listing_actions(listing, request.user)) for listing in page]
-    return render(request, "marketplace/my_listings.html", {"page": page, "rows": rows})
+    return render(
+        request,
+        "marketplace/my_listings.html",
+        {"page": page, "pages": page.links(request), "rows": rows},
+    )
 
 
 @login_required

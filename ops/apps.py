@@ -8,3 +8,6 @@ class OpsConfig(AppConfig):
 
     def ready(self) -> None:
         from ops import checks  # noqa: F401 - registers itself
+        from ops.queue import install_shared_connection
+
+        install_shared_connection()  # one Redis client per process for the task queue

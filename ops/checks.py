@@ -1,4 +1,4 @@
-"""System checks for the operator's settings (alerts)."""
+"""System checks for the operator's settings (alerts, the task queue)."""
 
 from django.conf import settings
 from django.core.checks import Error, Warning, register
@@ -14,6 +14,18 @@ def ops_settings_check(app_configs, **kwargs) -> list:
         ("https://", "http://")
     ):
         problems.append(Error("PAGERDUTY_EVENTS_URL must be an http(s) URL.", id="ops.E003"))
+    queue_url = settings.TASK_QUEUE_URL
+    if queue_url and not queue_url.startswith(("redis://", "rediss://", "unix://")):
+        problems.append(Error("TASK_QUEUE_URL must be a redis:// URL.", id="ops.E004"))
+    elif queue_url and queue_url == settings.REDIS_URL:
+        # `cache_clear` (FLUSHDB) would drop every queued task, and LRU eviction could too.
+        problems.append(
+            Error(
+                "TASK_QUEUE_URL is the cache's Redis database (REDIS_URL).",
+                hint="Use another database number (redis://host:6379/2) or another server.",
+                id="ops.E005",
+            )
+        )
     if (
         not settings.DEBUG
         and settings.SENTRY_DSN == ""

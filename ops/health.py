@@ -21,11 +21,11 @@ from django.core.files.storage import storages
 from django.db import connection
 from django.utils import timezone
 
-from ops import backups
+from ops import backups, queue
 
 REACHABILITY_TIMEOUT = 2.0
 CACHE_KEY = "ops:health:checks"
-# run_worker writes this every tick (a minute); older than WORKER_STALE_MINUTES = not running.
+# The worker's minute upkeep writes this; older than WORKER_STALE_MINUTES = not running.
 WORKER_HEARTBEAT_KEY = "ops:worker:heartbeat"
 WORKER_STALE_MINUTES = 5
 logger = logging.getLogger(__name__)
@@ -135,23 +135,34 @@ def check_storage() -> Check:
 
 
 def worker_heartbeat(*, now: float | None = None) -> None:
-    """Record that the background worker is alive (run_worker calls it every tick)."""
+    """Record that the background worker is alive and periodic jobs flow: the worker's upkeep
+    (ops.scheduler.worker_upkeep) calls it each minute, inline or as a scheduled task."""
     cache.set(WORKER_HEARTBEAT_KEY, now or time.time(), None)
 
 
 def check_task_queue() -> Check:
-    """The background worker (run_worker) ran a tick in the last WORKER_STALE_MINUTES.
+    """The background work runs: the worker's minute upkeep ran in the last
+    WORKER_STALE_MINUTES; with a task queue, RQ's registries also name a live worker and a
+    live scheduler (each registers itself in Redis with a heartbeat).
 
     Not critical: without it holds, refunds and alerts wait, but pages still serve."""
 
     def probe() -> str:
+        detail = ""
+        if queue.queue_enabled():
+            state = queue.queue_state(timeout=REACHABILITY_TIMEOUT)
+            if not state.workers:
+                raise RuntimeError("no worker on the task queue: run_worker is not running")
+            if not state.schedulers:
+                raise RuntimeError("no scheduler on the task queue: run_scheduler is not running")
+            detail = f"{state.describe()}; "
         beat = cache.get(WORKER_HEARTBEAT_KEY)
         if beat is None:
             raise RuntimeError("no worker heartbeat: run_worker is not running")
         age = time.time() - float(beat)
         if age > WORKER_STALE_MINUTES * 60:
             raise RuntimeError(f"worker heartbeat is {age / 60:.0f} minutes old")
-        return f"worker seen {age:.0f} s ago"
+        return f"{detail}worker seen {age:.0f} s ago"
 
     return _timed("task_queue", probe, critical=False)
 

@@ -1,4 +1,5 @@
-"""Emails about orders and offers: HTML + plain text from templates, sent after commit."""
+"""Emails about orders and offers: HTML + plain text from templates, sent after commit by a
+task (orders.tasks), so a request never waits for the mail provider."""
 
 import logging
 
@@ -43,15 +44,18 @@ def send_order_email(*, template: str, order_id: int, to_buyer: bool) -> None:
 
 
 def queue_order_email(*, template: str, order_id: int, to_buyer: bool) -> None:
-    """Send after the surrounding transaction commits; a mail failure never undoes the order."""
+    """Send after the surrounding transaction commits, as the task orders.tasks.order_email;
+    a mail failure (or an unreachable queue) is logged and never undoes the order."""
 
-    def send() -> None:
+    def enqueue() -> None:
+        from orders.tasks import order_email  # the task calls send_order_email
+
         try:
-            send_order_email(template=template, order_id=order_id, to_buyer=to_buyer)
+            order_email.enqueue(template, order_id, to_buyer)
         except Exception:
             logger.exception("order email %s for order %s failed", template, order_id)
 
-    transaction.on_commit(send)
+    transaction.on_commit(enqueue)
 
 
 # --- Offers (notification emails: the member may turn "Offers" off) --------------------------
@@ -90,14 +94,15 @@ def send_offer_email(*, offer_id: int, template: str, to_buyer: bool, outcome: s
 
 
 def queue_offer_email(*, offer_id: int, template: str, to_buyer: bool, outcome: str = "") -> None:
-    """Send after the surrounding transaction commits; a mail failure never undoes the offer."""
+    """Send after the surrounding transaction commits, as the task orders.tasks.offer_email;
+    a mail failure (or an unreachable queue) is logged and never undoes the offer."""
 
-    def send() -> None:
+    def enqueue() -> None:
+        from orders.tasks import offer_email  # the task calls send_offer_email
+
         try:
-            send_offer_email(
-                offer_id=offer_id, template=template, to_buyer=to_buyer, outcome=outcome
-            )
+            offer_email.enqueue(offer_id, template, to_buyer, outcome)
         except Exception:
             logger.exception("offer email %s for offer %s failed", template, offer_id)
 
-    transaction.on_commit(send)
+    transaction.on_commit(enqueue)

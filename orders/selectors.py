@@ -8,6 +8,7 @@ from django.db.models import Prefetch, QuerySet, Sum
 from django.http import Http404
 from django.utils import timezone
 
+from core.keyset import KeysetPage, keyset_page
 from marketplace.models import Listing, ListingImage
 from orders.models import Address, CartItem, Checkout, Offer, Order, OrderEvent
 from orders.payments import get_gateway
@@ -149,6 +150,28 @@ def _orders() -> QuerySet[Order]:
 
 def orders_for_buyer(*, user) -> QuerySet[Order]:
     return _orders().filter(buyer=user)
+
+
+# Order lists are newest first, by keyset pages (core.keyset): no OFFSET, no COUNT, a bounded
+# page however many orders a member has. order_buyer_newest serves the buyer's list.
+ORDER_LIST_KEYS = ("-created_at", "-id")
+ORDER_LIST_CURSOR_SALT = "orders.order-list.cursor"
+ORDERS_PER_PAGE = 20
+
+
+def orders_page(orders: QuerySet[Order], *, cursor: str) -> KeysetPage:
+    """One page of `orders` (orders_for_buyer or sales_for_seller) from `cursor` ("" for
+    the first); a cursor whose orders are gone gives the first page."""
+    page = keyset_page(
+        orders,
+        keys=ORDER_LIST_KEYS,
+        cursor=cursor,
+        per_page=ORDERS_PER_PAGE,
+        salt=ORDER_LIST_CURSOR_SALT,
+    )
+    if cursor and not page.object_list:
+        return orders_page(orders, cursor="")
+    return page
 
 
 def sales_for_seller(*, user, status: str | None = None) -> QuerySet[Order]:

@@ -236,8 +236,14 @@ def checkout_done(request: HttpRequest, public_id) -> HttpResponse:
 # --- Orders (buyer) ---------------------------------------------------------------------------
 @login_required
 def order_list(request: HttpRequest) -> HttpResponse:
-    orders = selectors.orders_for_buyer(user=request.user)
-    return render(request, "orders/order_list.html", {"orders": orders})
+    page = selectors.orders_page(
+        selectors.orders_for_buyer(user=request.user), cursor=request.GET.get("cursor", "")
+    )
+    return render(
+        request,
+        "orders/order_list.html",
+        {"orders": page.object_list, "pages": page.links(request)},
+    )
 
 
 @login_required
@@ -295,8 +301,15 @@ def order_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 def sales_list(request: HttpRequest) -> HttpResponse:
     form = SalesFilterForm(request.GET or None)
     status = form.cleaned_data["status"] if form.is_valid() else None
-    orders = selectors.sales_for_seller(user=request.user, status=status or None)
-    return render(request, "orders/sales_list.html", {"orders": orders, "filter_form": form})
+    page = selectors.orders_page(
+        selectors.sales_for_seller(user=request.user, status=status or None),
+        cursor=request.GET.get("cursor", ""),
+    )
+    return render(
+        request,
+        "orders/sales_list.html",
+        {"orders": page.object_list, "pages": page.links(request), "filter_form": form},
+    )
 
 
 @login_required

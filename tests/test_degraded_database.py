@@ -17,8 +17,7 @@ from django.test import Client
 
 from accounts.tests.factories import UserFactory
 from core import outage
-from ops import alerts, status
-from ops.management.commands import run_worker
+from ops import alerts, scheduler, status
 
 pytestmark = pytest.mark.django_db
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -119,9 +118,9 @@ def test_worker_stops_when_a_job_loses_the_database(monkeypatch):
     def job(name, *args, **kwargs):
         raise OperationalError("terminating connection due to administrator command")
 
-    monkeypatch.setattr(run_worker, "call_command", job)
+    monkeypatch.setattr(scheduler, "call_command", job)
     with pytest.raises(OperationalError):
-        run_worker.run_tick(0)
+        scheduler.run_tick(0)
 
 
 def test_commands_exit_1_with_one_line_when_database_unreachable(tmp_path):

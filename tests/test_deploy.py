@@ -82,14 +82,18 @@ def test_gunicorn_workers_follow_cpu_count(monkeypatch):
     assert runpy.run_path(str(BASE_DIR / "gunicorn.conf.py"))["workers"] == 3
 
 
-def test_compose_and_procfile_run_app_worker_postgres_redis():
-    """compose.yaml has app, worker, PostgreSQL and Redis; both worker entries run run_worker."""
+def test_compose_and_procfile_run_app_worker_scheduler_postgres_redis():
+    """compose.yaml has app, worker, scheduler, PostgreSQL, Redis and the queue's Redis; the
+    worker entries run run_worker and the scheduler entries run_scheduler."""
     compose = (BASE_DIR / "compose.yaml").read_text()
-    for service in ("  app:", "  worker:", "  db:", "  redis:"):
+    for service in ("  app:", "  worker:", "  scheduler:", "  db:", "  redis:", "  queue:"):
         assert service in compose
     assert "command: python manage.py run_worker" in compose
+    assert "command: python manage.py run_scheduler" in compose
+    assert "TASK_QUEUE_URL: redis://queue:6379/0" in compose
     procfile = (BASE_DIR / "Procfile").read_text()
     assert "worker: python manage.py run_worker" in procfile
+    assert "scheduler: python manage.py run_scheduler" in procfile
     assert procfile.startswith("release: python manage.py migrate")
     assert "web: gunicorn -c gunicorn.conf.py" in procfile
 

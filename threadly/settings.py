@@ -104,6 +104,7 @@ INSTALLED_APPS = [
     "orders",
     "messaging",
     "ops",
+    "django_rq",  # the RQ queues behind TASK_QUEUE_URL (django-tasks-rq's backend needs it)
 ]
 
 MIDDLEWARE = [
@@ -223,7 +224,22 @@ else:
     }
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
-TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+# Background tasks (django.tasks). TASK_QUEUE_URL (a Redis URL) sends them to an RQ queue that
+# any number of `manage.py run_worker` processes, on any hosts, work through; `run_scheduler`
+# enqueues the periodic jobs. Unset: each task runs at once, in the process that enqueued it.
+TASK_QUEUE_URL = env_str("TASK_QUEUE_URL")
+if TASK_QUEUE_URL:
+    TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
+else:
+    TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+RQ_QUEUES = {
+    "default": {
+        # Unused without TASK_QUEUE_URL (nothing is enqueued), but django-rq wants a queue named.
+        "URL": TASK_QUEUE_URL or "redis://127.0.0.1:6379/0",
+        "DEFAULT_TIMEOUT": 600,  # seconds a job may run (db_backup is the longest)
+    }
+}
+RQ_SHOW_ADMIN_LINK = False  # no django-rq dashboard in the admin: /health and ops show the queue
 
 # --- Accounts (django-allauth) ----------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

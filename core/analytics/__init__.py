@@ -3,14 +3,17 @@
 Call `capture_on_commit(user, "event_name", key=value, ...)` from services, inside their
 transaction, without wrapping it in `transaction.on_commit` yourself: the function defers the
 event to after the surrounding transaction commits (never sent for rolled-back work; at once
-outside a transaction) and never blocks a request: the PostHog SDK queues events and sends
-them from its own background thread.
+outside a transaction) as the task core.tasks.analytics_capture, so with a task queue the
+request only enqueues it (and without one the PostHog SDK still sends from its own thread).
 """
 
+import json
 import logging
+import os
 from typing import Any
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 
 from core.analytics.base import AnalyticsBackend, Event, LocalRecorder
@@ -19,7 +22,8 @@ logger = logging.getLogger(__name__)
 
 
 _local = LocalRecorder()
-_backends: dict[str, AnalyticsBackend] = {}
+# PostHog clients by key, each with the process that made it (a forked worker job makes its own).
+_backends: dict[str, tuple[int, AnalyticsBackend]] = {}
 
 
 def get_backend() -> AnalyticsBackend:
@@ -27,11 +31,24 @@ def get_backend() -> AnalyticsBackend:
     key = settings.POSTHOG_KEY
     if not key:
         return _local
-    if key not in _backends:
+    pid, backend = _backends.get(key, (None, None))
+    if backend is None or pid != os.getpid():
         from core.analytics.posthog import PostHogBackend
 
-        _backends[key] = PostHogBackend(api_key=key, host=settings.POSTHOG_HOST)
-    return _backends[key]
+        backend = PostHogBackend(api_key=key, host=settings.POSTHOG_HOST)
+        _backends[key] = (os.getpid(), backend)
+    return backend
+
+
+def flush() -> None:
+    """Send what this process's PostHog client still holds (a worker calls it after each
+    job: a forked job's process ends without running exit handlers). Never raises."""
+    for pid, backend in list(_backends.values()):
+        if pid == os.getpid():
+            try:
+                backend.flush()  # type: ignore[attr-defined]
+            except Exception:
+                logger.warning("analytics flush failed", exc_info=True)
 
 
 def distinct_id_for(user: Any) -> str:
@@ -44,17 +61,26 @@ def capture_on_commit(user: Any, name: str, **properties: Any) -> None:
     """Record `name` for `user` (or anonymous) once the current transaction commits.
 
     The deferral is built in (the one convention for every caller): don't wrap this in
-    `transaction.on_commit`. Outside a transaction the event is recorded at once.
+    `transaction.on_commit`. Outside a transaction the event is recorded at once. Properties
+    are sent as JSON (a Decimal becomes a string, a datetime ISO 8601): task arguments are.
     """
-    event = Event(distinct_id=distinct_id_for(user), name=name, properties=properties)
+    distinct_id = distinct_id_for(user)
+    properties = json.loads(json.dumps(properties, cls=DjangoJSONEncoder))
 
     def send() -> None:
+        from core.tasks import analytics_capture  # the task calls capture() below
+
         try:
-            get_backend().capture(event)
+            analytics_capture.enqueue(distinct_id, name, properties)
         except Exception:  # analytics must never break the request that triggered it
             logger.exception("analytics capture failed for %s", name)
 
     transaction.on_commit(send)
+
+
+def capture(*, distinct_id: str, name: str, properties: dict[str, Any]) -> None:
+    """Record one event now with the configured backend (the task's body). Raises its errors."""
+    get_backend().capture(Event(distinct_id=distinct_id, name=name, properties=properties))
 
 
 # The marketplace funnel's server-side events, by stage. Services call capture_on_commit() with

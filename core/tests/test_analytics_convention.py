@@ -39,3 +39,17 @@ def test_capture_on_commit_drops_the_event_of_rolled_back_work(settings):
     with transaction.atomic():
         analytics.capture_on_commit(None, "search_performed", q="linen")
     assert [e.properties["q"] for e in backend.events] == ["linen"]
+
+
+@pytest.mark.django_db
+def test_capture_on_commit_sends_properties_as_json(settings, django_capture_on_commit_callbacks):
+    """Properties travel as task arguments: a Decimal arrives as its string, a date as ISO 8601."""
+    from datetime import date
+    from decimal import Decimal
+
+    settings.POSTHOG_KEY = ""
+    backend = analytics.get_backend()
+    backend.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        analytics.capture_on_commit(None, "order_paid", total=Decimal("24.50"), on=date(2026, 3, 2))
+    assert [e.properties for e in backend.events] == [{"total": "24.50", "on": "2026-03-02"}]

@@ -214,6 +214,52 @@ def test_unreachable_replica_is_skipped_for_a_healthy_one(settings, monkeypatch,
         drop_replicas("replica1", "replica2")
 
 
+def kill_replica(alias: str) -> None:
+    """The replica's server goes away: its open connection is cut (the backend terminated from
+    the primary) and nothing answers on its port any more (a closed port)."""
+    replica_connection = connections[alias]
+    replica_connection.ensure_connection()
+    backend_pid = replica_connection.connection.info.backend_pid
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(%s)", [backend_pid])
+    replica_connection.settings_dict.update(HOST="127.0.0.1", PORT="9")
+
+
+def next_request(alias: str) -> None:
+    """What Django does to a kept connection when the next request starts (request_started)."""
+    connections[alias].close_if_unusable_or_obsolete()
+
+
+@postgres_only
+@pytest.mark.django_db
+def test_replica_killed_after_connecting_sends_reads_to_default(replica):
+    """A replica that dies while its connection is kept between requests: the next request's
+    reads go to default without an error, and the replica is skipped for a while."""
+    assert router.db_for_read(Listing) == "replica1"
+    kill_replica("replica1")
+    db_router.start_context(pinned=False)  # the next request: no replica chosen yet
+    next_request("replica1")
+    assert router.db_for_read(Listing) == DEFAULT_DB_ALIAS
+    assert Listing.objects.count() == 0  # served, by default
+    assert not db_router.replica_is_up("replica1")
+
+
+@postgres_only
+@pytest.mark.django_db
+def test_replica_back_after_the_retry_period_is_used_again(replica, monkeypatch):
+    """A replica marked down is tried again once REPLICA_RETRY_SECONDS have passed, and reads
+    go back to it by themselves when it answers."""
+    monkeypatch.setattr(db_router, "REPLICA_RETRY_SECONDS", 0.0)
+    address = {key: connections["replica1"].settings_dict[key] for key in ("HOST", "PORT")}
+    kill_replica("replica1")
+    next_request("replica1")
+    assert router.db_for_read(Listing) == DEFAULT_DB_ALIAS
+    connections["replica1"].settings_dict.update(address)  # the replica is back
+    db_router.start_context(pinned=False)
+    assert router.db_for_read(Listing) == "replica1"
+    assert connections["replica1"].is_usable()
+
+
 # --- Read-your-writes -------------------------------------------------------------------------
 
 

@@ -178,7 +178,8 @@ def listing_update(*, user: User, listing_id: int, details: ListingDetails) -> L
                 listing.pk,
                 str(old_price),
                 str(listing.price),
-            )
+            ),
+            robust=True,  # an unreachable queue is logged, never a 500 after the edit
         )
     return listing
 

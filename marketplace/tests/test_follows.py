@@ -273,3 +273,72 @@ def test_empty_feed_suggests_sellers_to_follow(client, buyer):
 def test_feed_needs_login(client):
     """Anonymous visitors are sent to log in."""
     assert client.get(FEED)["Location"].startswith(reverse("account_login"))
+
+
+def test_feed_takes_each_sellers_newest_and_merges_them_in_order(buyer):
+    """Several followed sellers with interleaved dates, a banned one and items beyond the
+    page: the pages are the global newest-first order, every item once."""
+    sellers = UserFactory.create_batch(3)
+    banned = UserFactory()
+    for seller in [*sellers, banned]:
+        follow_add(follower=buyer, seller_id=seller.pk)
+    listings = [_listing(sellers[n % 3], n * (n % 3 + 1)) for n in range(14)]
+    banned_item = _listing(banned, 0)
+    banned.is_banned = True
+    banned.save(update_fields=["is_banned"])
+    expected = [
+        item.pk
+        for item in sorted(listings, key=lambda item: (item.published_at, item.pk), reverse=True)
+    ]
+    seen, cursor = [], None
+    while True:
+        page = selectors_follows.feed_page(user=buyer, cursor=cursor, size=4)
+        seen += [item.pk for item in page.listings]
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert seen == expected
+    assert banned_item.pk not in seen
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL plans")
+def test_feed_reads_a_page_per_followed_seller_from_the_shop_index(buyer):
+    """The feed's query reads each followed seller's newest items from listing_seller_shop
+    and stops after a page (a Limit over the index scan), never all their items: EXPLAIN on
+    a few thousand ANALYZEd rows, the planner free to choose."""
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE marketplace_listing CASCADE")
+    sellers = UserFactory.create_batch(40)
+    for seller in sellers[:3]:
+        follow_add(follower=buyer, seller_id=seller.pk)
+    category = ListingFactory().category
+    now = timezone.now()
+    Listing.objects.bulk_create(
+        [
+            Listing(
+                seller=sellers[0] if n % 3 else sellers[n % 40],
+                title=f"Item {n}",
+                slug="item",
+                category=category,
+                price=10,
+                condition=Listing.Condition.GOOD,
+                status=Listing.Status.ACTIVE,
+                published_at=now - timedelta(minutes=n),
+            )
+            for n in range(4000)
+        ],
+        batch_size=1000,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE marketplace_listing")
+        cursor.execute("ANALYZE marketplace_follow")
+    page_query = (
+        Listing.objects.for_sale()
+        .filter(pk__in=selectors_follows._feed_candidates(user=buyer, after=None, size=25))
+        .order_by("-published_at", "-id")[:25]
+    )
+    plan = page_query.explain(format="json")
+    assert '"Index Name": "listing_seller_shop"' in plan
+    assert [x.pk for x in page_query] == [
+        x.pk for x in selectors_follows.feed_page(user=buyer, size=25).listings
+    ]

@@ -26,13 +26,14 @@ CATEGORY_QUERIES = 6  # the same + the category
 # The same + the query's analysis (marketplace/search/pg_query.py: PostgreSQL's parse and the
 # vocabulary's counts, for the planner); the sample carries the relevance scores.
 SEARCH_QUERIES = 6
-# nav, listing (+seller, profile, category), images, seller's count for sale (cold cache). The
-# view is no longer an UPDATE here: it is a cache counter flushed by listing_views_flush.
-DETAIL_QUERIES = 4
-DETAIL_QUERIES_WARM = 2  # the navigation and the seller's count come from the cache
-# nav, member (+profile, follow counts), active count, paginator count, listings, images, and
+# nav, listing (+seller, profile), images, the category tree (the breadcrumbs' parents), seller's
+# count for sale (cold cache). The view is no longer an UPDATE here: it is a cache counter
+# flushed by listing_views_flush.
+DETAIL_QUERIES = 5
+DETAIL_QUERIES_WARM = 2  # the navigation, category tree and seller's count come from the cache
+# nav, member (+profile, follow counts), active count, listings (one keyset page), images, and
 # the latest reviews (orders' {% seller_reviews %} tag; it joins the reviewers' profiles)
-SELLER_QUERIES = 7
+SELLER_QUERIES = 6
 
 
 def make_listings(count: int, **kwargs) -> None:

@@ -146,7 +146,7 @@ def _after_commit(message: Message, *, recipient_ids: list[int]) -> None:
     from messaging.tasks import deliver_message
 
     transaction.on_commit(partial(unread_forget, *recipient_ids))
-    transaction.on_commit(partial(deliver_message.enqueue, message.pk))
+    transaction.on_commit(partial(deliver_message.enqueue, message.pk), robust=True)
 
 
 def conversation_mark_read(*, user: User, conversation: Conversation) -> bool:
@@ -168,7 +168,7 @@ def conversation_mark_read(*, user: User, conversation: Conversation) -> bool:
         from messaging.tasks import deliver_unread
 
         transaction.on_commit(partial(unread_forget, user.pk))
-        transaction.on_commit(partial(deliver_unread.enqueue, user.pk))
+        transaction.on_commit(partial(deliver_unread.enqueue, user.pk), robust=True)
     return bool(moved)
 
 

@@ -145,3 +145,18 @@ def test_maintenance_state_survives_a_cache_flush_through_the_database_switch(se
     assert maintenance.is_enabled() is True
     maintenance.maintenance_set(enabled=False)
     assert maintenance.is_enabled() is False
+
+
+@pytest.mark.django_db
+def test_another_hosts_switch_is_seen_within_the_recheck_interval(monkeypatch):
+    """Each process remembers the shared state for RECHECK_SECONDS (no cache round trip per
+    request); a change made on another host (only in the shared cache) shows after that."""
+    from django.core.cache import cache
+
+    now = [1000.0]
+    monkeypatch.setattr(maintenance.time, "monotonic", lambda: now[0])
+    assert maintenance.is_enabled() is False
+    cache.set(maintenance.CACHE_KEY, True, None)  # what `maintenance on` elsewhere writes
+    assert maintenance.is_enabled() is False
+    now[0] += maintenance.RECHECK_SECONDS
+    assert maintenance.is_enabled() is True

@@ -8,6 +8,7 @@ Lock order, everywhere: the order or review row first, the seller's profile row 
 import logging
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -131,7 +132,10 @@ def review_create(*, order_id: int, author: User, rating: int, text: str) -> Rev
         except IntegrityError as error:
             raise ReviewError("You already reviewed this order.") from error
         seller_rating_refresh(seller=order.seller)
-        transaction.on_commit(lambda: review_received_email_send(review_id=review.pk))
+        from orders.tasks import review_received_email  # the task calls this module
+
+        # robust: an unreachable queue is logged, never a 500 after the review is saved.
+        transaction.on_commit(partial(review_received_email.enqueue, review.pk), robust=True)
     return review
 
 

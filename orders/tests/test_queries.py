@@ -87,3 +87,25 @@ def test_cart_queries_constant(client, django_assert_num_queries):
     url = reverse("orders:cart")
     response = assert_same_count(client, django_assert_num_queries, url, url, one, ten)
     assert response.text.count("Vintage denim jacket") >= 10
+
+
+def test_order_and_sales_lists_page_by_cursor(client, monkeypatch):
+    """Both lists show ORDERS_PER_PAGE orders, newest first, and a Next link that carries on
+    to the rest: every order once, however many a member has."""
+    from orders import selectors as order_selectors
+
+    monkeypatch.setattr(order_selectors, "ORDERS_PER_PAGE", 3)
+    buyer, seller = UserFactory(), UserFactory(is_seller=True)
+    for _ in range(4):
+        pay([ListingFactory(seller=seller)], buyer)
+    for member, name in ((buyer, "orders:order_list"), (seller, "orders:sales_list")):
+        client.force_login(member)
+        first = client.get(reverse(name))
+        assert first.text.count("Order #") == 3
+        assert 'rel="next"' in first.text
+        second = client.get(reverse(name) + first.context["pages"]["next"])
+        assert second.text.count("Order #") == 1
+        assert 'rel="prev"' in second.text
+        shown = [o.pk for o in first.context["orders"]] + [o.pk for o in second.context["orders"]]
+        assert shown == sorted(shown, reverse=True)
+        assert len(set(shown)) == 4

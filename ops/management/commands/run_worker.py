@@ -1,103 +1,76 @@
-"""The background worker: runs the periodic operator commands on their schedule.
+"""The background worker: runs queued tasks, or, with no queue, the periodic jobs inline.
 
-One loop for every deployment (Procfile `worker`, compose `worker`): expired checkout holds
-and unpaid accepted offers every minute; unanswered offers, refunds that never reached the
-gateway, alert checks and unread-message emails every 5 minutes; auto-completion of delivered
-orders every 15 minutes; saved-search and new-follower digests every hour (at most one email of
-each per member per day).
+With TASK_QUEUE_URL: an RQ worker on the queue (start as many as you like, on as many hosts):
+it runs every task the site enqueues (emails, search indexing, live delivery, analytics) and
+every periodic job `run_scheduler` enqueues. `--burst` works through what is queued, then exits.
+
+Without TASK_QUEUE_URL tasks already run inline where they are enqueued, so there is nothing to
+work through: the worker runs the periodic jobs (ops.scheduler.SCHEDULE) itself, a tick a
+minute, as one machine needs. Run exactly one such worker.
 """
 
-import logging
 import time
 
-from django.core.management import call_command
-from django.db import connection
+from django.core.management.base import CommandError
+from redis.exceptions import RedisError
 
-from core import outage
 from core.outage import DatabaseCommand
-from ops import health
-from ops.incidents import incidents_sync_pending
-
-logger = logging.getLogger(__name__)
-
-# (command, every N ticks of one minute, extra arguments)
-SCHEDULE: list[tuple[str, int, tuple[str, ...]]] = [
-    ("release_reservations", 1, ()),
-    ("offers_expire", 5, ()),
-    ("retry_refunds", 5, ()),
-    ("ops_status", 5, ()),
-    ("complete_orders", 15, ()),
-    ("db_backup", 15, ("--if-due", "--prune")),
-    # Catches up indexing that failed (no-op without Algolia); daily, and at each worker start.
-    ("search_reindex", 1440, ()),
-    ("saved_searches_digest", 60, ()),  # the command decides who is due (one email a day)
-    # Hourly, but each seller gets at most one digest a day (the command is idempotent).
-    ("followers_digest", 60, ()),
-    ("messages_notify_unread", 5, ()),
-    ("search_words_refresh", 15, ()),
-    ("listing_views_flush", 1, ()),  # buffered listing views -> Listing.view_count
-]
-TICK_SECONDS = 60
-
-
-def run_tick(tick: int) -> list[str]:
-    """Run the jobs due at `tick`; a failing job is logged and never stops the others.
-
-    Each tick first records the worker's heartbeat, which /health's task-queue check reads.
-    An unreachable database stops the worker instead (DatabaseCommand prints one line and
-    exits 1), so its supervisor restarts it and nothing logs a traceback a minute per job.
-    """
-    try:
-        health.worker_heartbeat()
-    except Exception:
-        logger.exception("worker: could not record the heartbeat")
-    connection.ensure_connection()
-    try:
-        added = incidents_sync_pending()  # lines logged while the database was down
-    except outage.DATABASE_ERRORS:
-        raise
-    except Exception:
-        logger.exception("worker: could not add the pending incident lines")
-    else:
-        if added:
-            logger.warning("worker: added %d incident line(s) logged during the outage", added)
-    ran = []
-    for name, every, args in SCHEDULE:
-        if tick % every:
-            continue
-        try:
-            call_command(name, *args, verbosity=0)
-        except outage.DATABASE_ERRORS:
-            raise
-        except SystemExit as exit_:  # ops_status exits non-zero on CRIT; its alerts are sent
-            logger.warning("worker: %s exited with %s", name, exit_.code)
-        except Exception:
-            logger.exception("worker: %s failed", name)
-        ran.append(name)
-    return ran
+from ops import queue, scheduler
 
 
 class Command(DatabaseCommand):
     help = (
-        "Run the periodic jobs (reservations and offers, refunds, order completion, alerts, "
-        "backups, digests, unread-message emails, search upkeep) in a loop."
+        "Work through the task queue (TASK_QUEUE_URL), or without one run the periodic jobs "
+        "(holds, offers, refunds, order completion, alerts, backups, digests) inline."
     )
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--once", action="store_true", help="Run every job once and exit.")
         parser.add_argument(
-            "--ticks", type=int, default=0, help="Stop after this many minutes (0: run forever)."
+            "--burst", action="store_true", help="Process what is queued (or one tick), then exit."
+        )
+        parser.add_argument(
+            "--no-fork",
+            action="store_true",
+            help="Run each job in this process instead of a forked child (tests, debugging).",
+        )
+        parser.add_argument(
+            "--once", action="store_true", help="Run every periodic job once, inline, and exit."
+        )
+        parser.add_argument(
+            "--ticks",
+            type=int,
+            default=0,
+            help="Without a queue: stop after this many minutes (0: run forever).",
         )
 
-    def handle(self, *args, once: bool, ticks: int, **options) -> None:
+    def handle(self, *args, burst: bool, no_fork: bool, once: bool, ticks: int, **options) -> None:
         if once:
-            ran = run_tick(0)
+            ran = scheduler.run_tick(0)
             self.stdout.write(f"Ran {', '.join(ran)}.")
             return
+        if queue.queue_enabled():
+            self._work(burst=burst, fork=not no_fork)
+        else:
+            self.stdout.write(
+                "No task queue (TASK_QUEUE_URL is not set): tasks run inline where they are "
+                "enqueued; this worker runs the periodic jobs itself, a tick a minute."
+            )
+            self._inline(ticks=1 if burst else ticks)
+
+    def _work(self, *, burst: bool, fork: bool) -> None:
+        worker = queue.get_worker(fork=fork)
+        scheduler.worker_upkeep(heartbeat=False)  # this host's pending incident lines first
+        try:
+            # with_scheduler: one of the workers (RQ's lock) moves deferred tasks to the queue.
+            worker.work(burst=burst, with_scheduler=not burst, logging_level="WARNING")
+        except RedisError as exc:
+            raise CommandError(f"The task queue is unreachable: {exc}") from exc
+
+    def _inline(self, *, ticks: int) -> None:
         tick = 0
         while not ticks or tick < ticks:
             started = time.monotonic()
-            run_tick(tick)
+            scheduler.run_tick(tick)
             tick += 1
             if not ticks or tick < ticks:
-                time.sleep(max(0.0, TICK_SECONDS - (time.monotonic() - started)))
+                time.sleep(max(0.0, scheduler.TICK_SECONDS - (time.monotonic() - started)))

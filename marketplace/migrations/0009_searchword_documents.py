@@ -40,7 +40,7 @@ def _postgresql_only(statements: list[str]):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("marketplace", "0007_price_drop"),
+        ("marketplace", "0008_listing_seller_pages"),
     ]
 
     operations = [

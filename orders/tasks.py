@@ -1,0 +1,42 @@
+"""Background tasks of orders (Django's tasks framework): each takes ids and plain values, loads
+the rows and sends one email; enqueued after commit by orders.emails. Sending twice sends a
+second copy, which is the lesser harm than losing the mail, so a failure is logged and re-raised
+(the task is marked failed) but never retried blindly."""
+
+import logging
+
+from django.tasks import task
+
+from orders import emails
+
+logger = logging.getLogger(__name__)
+
+
+@task()
+def order_email(template: str, order_id: int, to_buyer: bool) -> None:
+    """Send templates/email/orders/<template> about the order to its buyer or seller."""
+    try:
+        emails.send_order_email(template=template, order_id=order_id, to_buyer=to_buyer)
+    except Exception:
+        logger.exception("order email %s for order %s failed", template, order_id)
+        raise
+
+
+@task()
+def offer_email(offer_id: int, template: str, to_buyer: bool, outcome: str = "") -> bool:
+    """Email the buyer or the seller of an offer about it (unless they turned offers off)."""
+    try:
+        return emails.send_offer_email(
+            offer_id=offer_id, template=template, to_buyer=to_buyer, outcome=outcome
+        )
+    except Exception:
+        logger.exception("offer email %s for offer %s failed", template, offer_id)
+        raise
+
+
+@task()
+def review_received_email(review_id: int) -> bool:
+    """Tell the seller about a new review (orders.services.reviews; it logs its failures)."""
+    from orders.services.reviews import review_received_email_send  # services enqueue this
+
+    return review_received_email_send(review_id=review_id)
