@@ -271,12 +271,14 @@ class ListingImage(TimeStampedModel):
 
 
 class SearchWord(models.Model):
-    """A word of the titles and brands of listings for sale (folded, as the search vector
-    holds it) and in how many it appears: the vocabulary "Did you mean …?" corrects misspelt
-    words from, with a trigram index (PostgreSQL). Rebuilt by `search_words_refresh`."""
+    """A word of the listings for sale (folded, as the search vector holds it): `listings`
+    have it in their title or brand (the vocabulary "Did you mean …?" corrects misspelt words
+    from, with a trigram index, PostgreSQL), `documents` anywhere in their search vector (how
+    search tells a rare word from a common one). Rebuilt by `search_words_refresh`."""
 
     word = models.CharField(max_length=100, primary_key=True)
     listings = models.PositiveIntegerField(default=0)
+    documents = models.PositiveIntegerField(default=0)
 
     def __str__(self) -> str:
         return self.word

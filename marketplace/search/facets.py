@@ -16,7 +16,7 @@ from typing import NamedTuple
 from marketplace.models import ListingCondition
 from marketplace.search.base import Facet, FacetValue, ListingFilters
 
-SAMPLE_SIZE = 1000
+SAMPLE_SIZE = 300
 BRANDS_SHOWN = 10
 SIZES_SHOWN = 20
 # (value for the URL, min_price, max_price, label): the bands partition prices exactly
@@ -81,8 +81,6 @@ def build(
     """Facets category, size, brand, condition, price for `rows` (the sample).
     `approximate`: the sample is only part of the matches; counts are multiplied by `scale`
     (the estimated matches per sampled row) and rounded."""
-
-    bits = [passed(row, filters) for row in rows]
 
     bits = [passed(row, filters) for row in rows]
 

@@ -9,6 +9,7 @@ case-insensitive substring match per word (see `simple_text_match`).
 from django.db import connection
 from django.db.models import Q, QuerySet, TextField, Value
 from django.db.models.functions import Concat, Lower, Replace
+from django.db.models.lookups import Exact
 
 from marketplace.models import Listing
 from marketplace.search import pg_sql
@@ -26,11 +27,12 @@ FACET_FILTERS = frozenset({"size", "brand", "condition", "price"})
 
 def text_match(q: str) -> Q | None:
     """The condition "matches the query `q`" for this database; None when `q` has nothing
-    to search for (only quotes, minus signs, punctuation: then everything matches)."""
+    to search for (only quotes, minus signs, punctuation: then everything matches). The
+    search page's PostgreSQL backend matches the same rows with planner hints (pg_query)."""
     if not has_words(q):
         return None
     if connection.vendor == "postgresql":
-        return Q(pg_sql.text_match(q, prefix=prefix_last_word(q)))
+        return Q(pg_sql.text_match_sql(q, prefix=prefix_last_word(q)))
     return simple_text_match(q)
 
 
@@ -92,15 +94,22 @@ def listings_matching(
         listings = listings.alias(_search_text=_search_text()).filter(text)
     if category_ids is not None:
         listings = listings.filter(category_id__in=category_ids)
+    return listings.filter(facet_condition(filters, skip=skip))
+
+
+def facet_condition(filters: ListingFilters, *, skip: frozenset[str] | set[str] = frozenset()) -> Q:
+    """The facet filters of `filters` (size, brand, condition, price) but those in `skip`, as
+    one condition (Q() when none applies)."""
+    condition = Q()
     if filters.size and "size" not in skip:
-        listings = listings.alias(_size=Lower("size")).filter(_size=Lower(Value(filters.size)))
+        condition &= Q(Exact(Lower("size"), Lower(Value(filters.size))))
     if filters.brand and "brand" not in skip:
-        listings = listings.alias(_brand=Lower("brand")).filter(_brand=Lower(Value(filters.brand)))
+        condition &= Q(Exact(Lower("brand"), Lower(Value(filters.brand))))
     if filters.condition and "condition" not in skip:
-        listings = listings.filter(condition=filters.condition)
+        condition &= Q(condition=filters.condition)
     if "price" not in skip:
         if filters.min_price is not None:
-            listings = listings.filter(price__gte=filters.min_price)
+            condition &= Q(price__gte=filters.min_price)
         if filters.max_price is not None:
-            listings = listings.filter(price__lte=filters.max_price)
-    return listings
+            condition &= Q(price__lte=filters.max_price)
+    return condition

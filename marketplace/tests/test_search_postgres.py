@@ -121,18 +121,24 @@ def test_typo_finds_the_item_and_suggests_the_spelling(backend):
     assert two_words.did_you_mean == "patagonia fleece"
 
 
-def test_vocabulary_holds_title_and_brand_words_of_listings_for_sale():
-    """The vocabulary lists folded title and brand words (3+ letters) of listings for sale,
-    with how many listings use each, and finds look-alikes of a misspelt word."""
-    item("Café jacket", brand="Levi's", description="description words are not in it")
+def test_vocabulary_counts_the_words_of_listings_for_sale():
+    """The vocabulary lists the folded words (3+ letters) of listings for sale with how many
+    listings have each in the title or brand, and anywhere; look-alikes of a misspelt word
+    come from the title and brand words only."""
+    knitwear = CategoryFactory(name="Knitwear", slug="knitwear")
+    item("Café jacket", brand="Levi's", description="Soft jacket wool", category=knitwear)
     item("Wool jacket", status="sold")
-    assert vocabulary_refresh() == 3
-    assert set(SearchWord.objects.values_list("word", "listings")) == {
-        ("cafe", 1),
-        ("jacket", 1),
-        ("levis", 1),
+    assert vocabulary_refresh() == 6
+    assert set(SearchWord.objects.values_list("word", "listings", "documents")) == {
+        ("cafe", 1, 1),
+        ("jacket", 1, 1),
+        ("levis", 1, 1),
+        ("soft", 0, 1),
+        ("wool", 0, 1),
+        ("knitwear", 0, 1),
     }
     assert similar_words("jakcet") == [("jacket", 1)]
+    assert similar_words("sotf") == []  # a description word is never offered
     assert similar_words("unicorn") == []
 
 
@@ -442,7 +448,8 @@ def test_the_worker_refreshes_the_vocabulary():
     assert "search_words_refresh" in [name for name, _every, _args in SCHEDULE]
     item("Corduroy blazer")
     call_command("search_words_refresh", verbosity=0)
-    assert set(SearchWord.objects.values_list("word", flat=True)) == {"corduroy", "blazer"}
+    titles = SearchWord.objects.filter(listings__gt=0).values_list("word", flat=True)
+    assert set(titles) == {"corduroy", "blazer"}
 
 
 def test_listings_search_selector_matches_like_the_page(backend, catalog):
