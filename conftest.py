@@ -27,7 +27,7 @@ def pytest_configure(config) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _isolated_media_and_cache(settings, tmp_path):
+def _isolated_media_and_cache(settings, tmp_path, monkeypatch):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.MAINTENANCE_FLAG_FILE = tmp_path / "maintenance.flag"
     # Factories hash a password per user; the default hasher would be the slowest step.
@@ -37,8 +37,12 @@ def _isolated_media_and_cache(settings, tmp_path):
         "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     }
     cache.clear()
-    # A process's remembered maintenance state and unsent request counts must not leak
-    # from one test into the next.
+    # Tests see the cache as it is on each request: the maintenance state is read every time
+    # and request metrics are sent at once (the tests of the per-process second and of the
+    # buffered metrics set their own intervals); nothing a process remembers leaks between
+    # tests.
+    monkeypatch.setattr(maintenance, "RECHECK_SECONDS", 0.0)
+    monkeypatch.setattr(metrics, "FLUSH_SECONDS", 0.0)
     maintenance.forget()
     metrics.discard_pending()
     yield

@@ -195,6 +195,44 @@ def worker_rss_mb(master_pid: int) -> list[float]:
     return sizes
 
 
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid: int | str, *, reaped: bool = False) -> float:
+    """utime + stime of a process (+ its reaped children's with `reaped`), in seconds."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:  # gone in between
+        return 0.0
+    ticks = int(fields[11]) + int(fields[12])  # utime, stime
+    if reaped:
+        ticks += int(fields[13]) + int(fields[14])  # cutime, cstime
+    return ticks / TICKS
+
+
+def tier_cpu_seconds(master_pid: int | None) -> dict[str, float]:
+    """CPU used so far by the app (gunicorn master and workers, recycled ones included), by
+    PostgreSQL (every postgres process, ended backends included) and by Redis."""
+    totals = {"app": 0.0, "database": 0.0, "redis": 0.0}
+    if master_pid:
+        totals["app"] = _cpu_seconds(master_pid, reaped=True) + sum(
+            _cpu_seconds(pid)
+            for pid in Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
+        )
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            name = (proc / "comm").read_text().strip()
+        except OSError:
+            continue
+        if name == "postgres":
+            totals["database"] += _cpu_seconds(proc.name, reaped=True)
+        elif name == "redis-server":
+            totals["redis"] += _cpu_seconds(proc.name)
+    return totals
+
+
 def hey(url: str, *, clients: int, requests: int, cookie: str = "") -> Run:
     """`hey -o csv`: one line per request, so the percentiles are computed from every request."""
     args = ["hey", "-n", str(requests), "-c", str(clients), "-t", "10", "-o", "csv"]
@@ -426,7 +464,19 @@ def main() -> int:
         if not args.skip_mixed:
             print(f"mixed scenario (locust, {args.mixed_seconds} s)…", flush=True)
             rss_before = worker_rss_mb(server.pid) if server else []
+            cpu_before = tier_cpu_seconds(server.pid if server else None)
             results["mixed"] = run_mixed(base_url, found, users=50, seconds=args.mixed_seconds)
+            # Capacity: CPU ms per request of the mix in each tier, and what one core of the
+            # app tier serves at 100 % (docs/scaling.md builds its model on these).
+            cpu_after = tier_cpu_seconds(server.pid if server else None)
+            served = max(results["mixed"].get("requests", 0), 1)
+            per_request = {
+                tier: round((cpu_after[tier] - cpu_before[tier]) * 1000 / served, 2)
+                for tier in cpu_before
+            }
+            results["mixed"]["cpu_ms_per_request"] = per_request
+            if per_request["app"]:
+                results["mixed"]["app_rps_per_core"] = round(1000 / per_request["app"], 1)
             # Flat memory over the run: each worker's RSS at its start and end.
             results["mixed"]["rss_mb"] = {
                 "start": rss_before,

@@ -43,6 +43,7 @@ def test_recording_requests_sends_one_pipeline_per_flush_interval(monkeypatch):
     """A process adds its requests up in memory: fifty requests within the flush interval
     cost one pipelined round trip, and a snapshot sees them all."""
     cache.clear()
+    monkeypatch.setattr(metrics, "FLUSH_SECONDS", 60.0)
     monkeypatch.setattr(metrics, "_flushed_at", 0.0)  # the first request flushes
     with redis_round_trips() as calls:
         for n in range(50):

@@ -154,6 +154,7 @@ def test_another_hosts_switch_is_seen_within_the_recheck_interval(monkeypatch):
     from django.core.cache import cache
 
     now = [1000.0]
+    monkeypatch.setattr(maintenance, "RECHECK_SECONDS", 1.0)
     monkeypatch.setattr(maintenance.time, "monotonic", lambda: now[0])
     assert maintenance.is_enabled() is False
     cache.set(maintenance.CACHE_KEY, True, None)  # what `maintenance on` elsewhere writes
