@@ -377,6 +377,73 @@ def print_table(pages: list[PageResult]) -> None:
             print(f"{'':<22}{page.note}")
 
 
+# The issue's targets on this machine: (what, pages, clients, measure, limit).
+TARGETS = [
+    ("cached anonymous page >= 50% of the floor", ["home", "category", "listing"], 1, "ratio", 0.5),
+    ("page without SQL >= 80% of the floor", ["no_sql"], 1, "ratio", 0.8),
+    ("uncached listing p50 <= 6 ms", ["listing_uncached"], 1, "p50_ms", 6),
+    (
+        "browse, filters, sort, depth, shop p95 <= 40 ms",
+        [
+            "category_uncached",
+            "browse_filters",
+            "browse_sort_price",
+            "browse_page_200",
+            "browse_last_page",
+            "seller_uncached",
+        ],
+        1,
+        "p95_ms",
+        40,
+    ),
+    ("search p95 <= 40 ms", ["search_rare", "search_common"], 1, "p95_ms", 40),
+    ("suggestions p95 <= 15 ms", ["suggest"], 1, "p95_ms", 15),
+    (
+        "signed-in pages p95 <= 60 ms at 4 clients",
+        ["cart", "checkout", "orders", "following_feed", "inbox", "conversation"],
+        4,
+        "p95_ms",
+        60,
+    ),
+]
+
+
+def check_targets(pages: list[PageResult], mixed: dict | None) -> list[tuple[str, bool, str]]:
+    """Each target with held/missed and the measured values."""
+    by_name = {page.name: page for page in pages}
+    rows = []
+    for what, names, clients, measure, limit in TARGETS:
+        seen = []
+        for name in names:
+            page = by_name.get(name)
+            run = next((r for r in page.runs if r.clients == clients), None) if page else None
+            if run is None:
+                continue
+            value = page.ratio_to_floor if measure == "ratio" else getattr(run, measure)
+            if value is not None:
+                seen.append((name, value))
+        if not seen:
+            continue
+        held = all(v >= limit if measure == "ratio" else v <= limit for _, v in seen)
+        shown = ", ".join(f"{n} {v:.0%}" if measure == "ratio" else f"{n} {v}" for n, v in seen)
+        rows.append((what, held, shown))
+    if mixed and "p50_ms" in mixed:
+        held = mixed["p50_ms"] <= 15 and mixed["p95_ms"] <= 45 and mixed["failures"] == 0
+        shown = f"p50 {mixed['p50_ms']}, p95 {mixed['p95_ms']}, failures {mixed['failures']}"
+        rows.append(("mixed 50 users p50 <= 15, p95 <= 45 ms, no errors", held, shown))
+        rss = mixed.get("rss_mb") or {}
+        if rss.get("start") and rss.get("end"):
+            growth = max(e - s for s, e in zip(rss["start"], rss["end"], strict=False))
+            rows.append(
+                (
+                    "memory per worker flat over the mixed run (< 10 MB growth)",
+                    growth < 10,
+                    f"start {rss['start']} MB, end {rss['end']} MB",
+                )
+            )
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--listings", type=int, default=100_000)
@@ -443,7 +510,7 @@ def main() -> int:
             result = PageResult(
                 name=page["name"],
                 path=page["path"],
-                signed_in=bool(page.get("cookie")),
+                signed_in=page.get("cookie", "") in found["cookies"],
                 queries=page.get("queries"),
                 note=page.get("note", ""),
             )
@@ -493,6 +560,10 @@ def main() -> int:
     print_table(pages)
     if "mixed" in results:
         print(f"\nmixed: {results['mixed']}")
+    results["targets"] = check_targets(pages, results.get("mixed"))
+    print("\ntargets (this machine):")
+    for what, held, shown in results["targets"]:
+        print(f"  {'held  ' if held else 'MISSED'}  {what}: {shown}")
     print(
         f"RSS per worker before {results['rss_mb_before']} MB, after {results['rss_mb_after']} MB"
     )
