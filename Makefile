@@ -94,7 +94,7 @@ cluster-down:
 	$(PY) scripts/cluster.py down $(ARGS)
 
 cluster-check: $(VENV)/.installed
-	$(PY) scripts/cluster.py check
+	$(PY) scripts/cluster_check.py
 
 # `make bench` driving the running cluster through nginx (no seeding, no gunicorn of its own).
 cluster-bench: $(VENV)/.installed .venv-bench/.installed

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.tasks import task
 
-from core import analytics
+from core.analytics.sending import capture
 
 logger = logging.getLogger(__name__)
 
@@ -16,7 +16,7 @@ def analytics_capture(distinct_id: str, name: str, properties: dict[str, Any]) -
     """Send one product-analytics event. A failure is logged and re-raised (the task is marked
     failed); analytics never reaches the request either way."""
     try:
-        analytics.capture(distinct_id=distinct_id, name=name, properties=properties)
+        capture(distinct_id=distinct_id, name=name, properties=properties)
     except Exception:
         logger.exception("analytics capture failed for %s", name)
         raise

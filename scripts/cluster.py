@@ -2,7 +2,7 @@
 """`make cluster`: a local rehearsal of the production topology, all on 127.0.0.1.
 
     make cluster           (scripts/cluster.py up)     start it; says so if it is already up
-    make cluster-check     (scripts/cluster.py check)  the failure rehearsal (cluster_check.py)
+    make cluster-check     (scripts/cluster_check.py)  the failure rehearsal
     make cluster-down      (scripts/cluster.py down)   stop everything, delete .cluster/
     scripts/cluster.py down --keep-data                stop everything, keep the databases
 
@@ -492,12 +492,7 @@ def main() -> int:
     stop = sub.add_parser("down", help="stop everything and remove the state directory")
     stop.add_argument("--keep-data", action="store_true", help="keep the databases for next time")
     sub.add_parser("status", help="the map of processes and ports")
-    sub.add_parser("check", help="the failure rehearsal (scripts/cluster_check.py)")
     sub.add_parser("env", help="print the app environment as JSON (for tools that drive it)")
-    measure = sub.add_parser("cost", help="CPU ms per page view of each tier (docs/scaling.md)")
-    measure.add_argument("paths", nargs="*", default=["/api/health", "/", "/browse/"])
-    measure.add_argument("--requests", type=int, default=300)
-    measure.add_argument("--clients", type=int, default=4)
     args = parser.parse_args()
     layout = Layout(STATE)
     if args.command == "up":
@@ -507,17 +502,8 @@ def main() -> int:
     if args.command == "status":
         print_map(layout)
         return 0 if layout.state.exists() and all(status(layout).values()) else 1
-    if args.command == "env":
-        print(json.dumps(app_env(layout, secret_key(layout), base={})))
-        return 0
-    import cluster_check
-    import cluster_cost
-
-    if args.command == "cost":
-        rows = cluster_cost.cost(layout, args.paths, requests=args.requests, clients=args.clients)
-        (layout.state / "cost.json").write_text(json.dumps(rows, indent=2) + "\n")
-        return 0
-    return cluster_check.run(layout)
+    print(json.dumps(app_env(layout, secret_key(layout), base={})))  # "env"
+    return 0
 
 
 if __name__ == "__main__":

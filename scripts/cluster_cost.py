@@ -1,12 +1,15 @@
-"""`scripts/cluster.py cost PATH…`: what one page view costs each tier of `make cluster`, in
+"""`scripts/cluster_cost.py PATH…`: what one page view costs each tier of `make cluster`, in
 CPU milliseconds read from the processes' own counters (docs/scaling.md's capacity model).
 Unlike req/s, that does not depend on what else the machine is running."""
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import re
 import subprocess
+import sys
 import time
 
 import cluster
@@ -80,3 +83,19 @@ def cost(layout: Layout, paths: list[str], *, requests: int, clients: int) -> li
         rows.append(row)
         print("  " + "  ".join(f"{key}={value}" for key, value in row.items()), flush=True)
     return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("paths", nargs="*", default=["/api/health", "/", "/browse/"])
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--clients", type=int, default=4)
+    args = parser.parse_args()
+    layout = Layout(cluster.STATE)
+    rows = cost(layout, args.paths, requests=args.requests, clients=args.clients)
+    (layout.state / "cost.json").write_text(json.dumps(rows, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

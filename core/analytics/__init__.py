@@ -9,46 +9,17 @@ request only enqueues it (and without one the PostHog SDK still sends from its o
 
 import json
 import logging
-import os
 from typing import Any
 
-from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 
-from core.analytics.base import AnalyticsBackend, Event, LocalRecorder
+from core.analytics.base import Event  # noqa: F401 (the event type callers may build)
+
+# Sending lives in its own module, which the task imports: no circle through this package.
+from core.analytics.sending import _local, capture, flush, get_backend  # noqa: F401
 
 logger = logging.getLogger(__name__)
-
-
-_local = LocalRecorder()
-# PostHog clients by key, each with the process that made it (a forked worker job makes its own).
-_backends: dict[str, tuple[int, AnalyticsBackend]] = {}
-
-
-def get_backend() -> AnalyticsBackend:
-    """The backend chosen by settings, at call time (tests may override settings)."""
-    key = settings.POSTHOG_KEY
-    if not key:
-        return _local
-    pid, backend = _backends.get(key, (None, None))
-    if backend is None or pid != os.getpid():
-        from core.analytics.posthog import PostHogBackend
-
-        backend = PostHogBackend(api_key=key, host=settings.POSTHOG_HOST)
-        _backends[key] = (os.getpid(), backend)
-    return backend
-
-
-def flush() -> None:
-    """Send what this process's PostHog client still holds (a worker calls it after each
-    job: a forked job's process ends without running exit handlers). Never raises."""
-    for pid, backend in list(_backends.values()):
-        if pid == os.getpid():
-            try:
-                backend.flush()  # type: ignore[attr-defined]
-            except Exception:
-                logger.warning("analytics flush failed", exc_info=True)
 
 
 def distinct_id_for(user: Any) -> str:
@@ -68,7 +39,7 @@ def capture_on_commit(user: Any, name: str, **properties: Any) -> None:
     properties = json.loads(json.dumps(properties, cls=DjangoJSONEncoder))
 
     def send() -> None:
-        from core.tasks import analytics_capture  # the task calls capture() below
+        from core.tasks import analytics_capture  # the task calls sending.capture()
 
         try:
             analytics_capture.enqueue(distinct_id, name, properties)
@@ -76,11 +47,6 @@ def capture_on_commit(user: Any, name: str, **properties: Any) -> None:
             logger.exception("analytics capture failed for %s", name)
 
     transaction.on_commit(send)
-
-
-def capture(*, distinct_id: str, name: str, properties: dict[str, Any]) -> None:
-    """Record one event now with the configured backend (the task's body). Raises its errors."""
-    get_backend().capture(Event(distinct_id=distinct_id, name=name, properties=properties))
 
 
 # The marketplace funnel's server-side events, by stage. Services call capture_on_commit() with
