@@ -136,7 +136,7 @@ def check_storage() -> Check:
 
 def worker_heartbeat(*, now: float | None = None) -> None:
     """Record that the background worker is alive and periodic jobs flow: the worker's upkeep
-    (ops.scheduler.worker_upkeep) calls it each minute, inline or as a scheduled task."""
+    (ops.jobs.worker_upkeep) calls it each minute, inline or as a scheduled task."""
     cache.set(WORKER_HEARTBEAT_KEY, now or time.time(), None)
 
 

@@ -1,17 +1,18 @@
-"""Emails about orders and offers: HTML + plain text from templates, sent after commit by a
-task (orders.tasks), so a request never waits for the mail provider."""
+"""Emails about orders, offers and reviews: HTML + plain text from templates, sent after commit
+by a task (orders.tasks, which also holds the helpers that enqueue them), so a request never
+waits for the mail provider. This module only sends: it never imports the tasks."""
 
 import logging
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
 from django.template.loader import render_to_string
+from django.urls import reverse
 
 from accounts.models import EmailKind
 from accounts.services import member_email_send
 from marketplace.templatetags.catalog import money
-from orders.models import Offer, Order
+from orders.models import Offer, Order, Review
 
 logger = logging.getLogger(__name__)
 
@@ -41,21 +42,6 @@ def send_order_email(*, template: str, order_id: int, to_buyer: bool) -> None:
         render_to_string(f"email/orders/{template}.html", context), "text/html"
     )
     message.send()
-
-
-def queue_order_email(*, template: str, order_id: int, to_buyer: bool) -> None:
-    """Send after the surrounding transaction commits, as the task orders.tasks.order_email;
-    a mail failure (or an unreachable queue) is logged and never undoes the order."""
-
-    def enqueue() -> None:
-        from orders.tasks import order_email  # the task calls send_order_email
-
-        try:
-            order_email.enqueue(template, order_id, to_buyer)
-        except Exception:
-            logger.exception("order email %s for order %s failed", template, order_id)
-
-    transaction.on_commit(enqueue)
 
 
 # --- Offers (notification emails: the member may turn "Offers" off) --------------------------
@@ -93,16 +79,29 @@ def send_offer_email(*, offer_id: int, template: str, to_buyer: bool, outcome: s
     )
 
 
-def queue_offer_email(*, offer_id: int, template: str, to_buyer: bool, outcome: str = "") -> None:
-    """Send after the surrounding transaction commits, as the task orders.tasks.offer_email;
-    a mail failure (or an unreachable queue) is logged and never undoes the offer."""
-
-    def enqueue() -> None:
-        from orders.tasks import offer_email  # the task calls send_offer_email
-
-        try:
-            offer_email.enqueue(offer_id, template, to_buyer, outcome)
-        except Exception:
-            logger.exception("offer email %s for offer %s failed", template, offer_id)
-
-    transaction.on_commit(enqueue)
+# --- Reviews (notification emails: the member may turn "Reviews" off) -------------------------
+def review_received_email_send(*, review_id: int) -> bool:
+    """Tell the seller about a new review (kind REVIEWS; skipped if they opted out). Runs
+    after commit; a mail failure is logged and never undoes the review."""
+    try:
+        review = (
+            Review.objects.select_related("seller", "buyer__profile", "order")
+            .filter(pk=review_id)
+            .first()
+        )
+        if review is None or review.is_hidden:
+            return False
+        path = reverse("orders:seller_reviews", kwargs={"username": review.seller.username})
+        return member_email_send(
+            user=review.seller,
+            kind=EmailKind.REVIEWS,
+            subject="You got a review",
+            template="review_received",
+            context={
+                "review": review,
+                "reviews_url": f"{settings.SITE_URL.rstrip('/')}{path}",
+            },
+        )
+    except Exception:
+        logger.exception("review email for review %s failed", review_id)
+        return False

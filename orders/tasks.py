@@ -1,10 +1,12 @@
 """Background tasks of orders (Django's tasks framework): each takes ids and plain values, loads
-the rows and sends one email; enqueued after commit by orders.emails. Sending twice sends a
-second copy, which is the lesser harm than losing the mail, so a failure is logged and re-raised
-(the task is marked failed) but never retried blindly."""
+the rows and sends one email (orders.emails); services enqueue them after commit (the queue_*
+helpers below, or on_commit). Sending twice sends a second copy, which is the lesser harm than
+losing the mail, so a failure is logged and re-raised (the task is marked failed) but never
+retried blindly."""
 
 import logging
 
+from django.db import transaction
 from django.tasks import task
 
 from orders import emails
@@ -36,7 +38,32 @@ def offer_email(offer_id: int, template: str, to_buyer: bool, outcome: str = "")
 
 @task()
 def review_received_email(review_id: int) -> bool:
-    """Tell the seller about a new review (orders.services.reviews; it logs its failures)."""
-    from orders.services.reviews import review_received_email_send  # services enqueue this
+    """Tell the seller about a new review (orders.emails; it logs its failures)."""
+    return emails.review_received_email_send(review_id=review_id)
 
-    return review_received_email_send(review_id=review_id)
+
+# --- Enqueue after commit (what services call) ---------------------------------------------
+def queue_order_email(*, template: str, order_id: int, to_buyer: bool) -> None:
+    """Send after the surrounding transaction commits, as the task orders.tasks.order_email;
+    a mail failure (or an unreachable queue) is logged and never undoes the order."""
+
+    def enqueue() -> None:
+        try:
+            order_email.enqueue(template, order_id, to_buyer)
+        except Exception:
+            logger.exception("order email %s for order %s failed", template, order_id)
+
+    transaction.on_commit(enqueue)
+
+
+def queue_offer_email(*, offer_id: int, template: str, to_buyer: bool, outcome: str = "") -> None:
+    """Send after the surrounding transaction commits, as the task orders.tasks.offer_email;
+    a mail failure (or an unreachable queue) is logged and never undoes the offer."""
+
+    def enqueue() -> None:
+        try:
+            offer_email.enqueue(offer_id, template, to_buyer, outcome)
+        except Exception:
+            logger.exception("offer email %s for offer %s failed", template, offer_id)
+
+    transaction.on_commit(enqueue)

@@ -17,7 +17,7 @@ from django.test import Client
 
 from accounts.tests.factories import UserFactory
 from core import outage
-from ops import alerts, scheduler, status
+from ops import alerts, jobs, scheduler, status
 
 pytestmark = pytest.mark.django_db
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -118,7 +118,7 @@ def test_worker_stops_when_a_job_loses_the_database(monkeypatch):
     def job(name, *args, **kwargs):
         raise OperationalError("terminating connection due to administrator command")
 
-    monkeypatch.setattr(scheduler, "call_command", job)
+    monkeypatch.setattr(jobs, "call_command", job)
     with pytest.raises(OperationalError):
         scheduler.run_tick(0)
 

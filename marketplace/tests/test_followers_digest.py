@@ -13,7 +13,7 @@ from accounts.services import email_opt_out
 from accounts.tests.factories import UserFactory
 from marketplace.models import Follow, FollowerDigest
 from marketplace.services import follow_add, followers_digest_send
-from ops.scheduler import SCHEDULE
+from ops.jobs import SCHEDULE
 
 pytestmark = pytest.mark.django_db
 

@@ -443,7 +443,7 @@ def test_the_worker_refreshes_the_vocabulary():
     """search_words_refresh is on the worker's schedule and rebuilds the vocabulary."""
     from django.core.management import call_command
 
-    from ops.scheduler import SCHEDULE
+    from ops.jobs import SCHEDULE
 
     assert "search_words_refresh" in [name for name, _every, _args in SCHEDULE]
     item("Corduroy blazer")

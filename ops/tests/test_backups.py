@@ -18,7 +18,7 @@ from django.core.management import call_command
 from django.db import connection, connections
 from django.utils import timezone
 
-from ops import backups, health, scheduler, status
+from ops import backups, health, jobs, scheduler, status
 from ops.dbtools import pg_target
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -180,7 +180,7 @@ def test_prune_dry_run_deletes_nothing(settings):
 def test_worker_runs_db_backup_if_due_with_prune_every_15_minutes(monkeypatch):
     """The periodic-job runner asks for a due backup (then prunes) every 15 minutes."""
     calls: list[tuple] = []
-    monkeypatch.setattr(scheduler, "call_command", lambda name, *a, **k: calls.append((name, a)))
+    monkeypatch.setattr(jobs, "call_command", lambda name, *a, **k: calls.append((name, a)))
     assert "db_backup" in scheduler.run_tick(15)
     assert "db_backup" not in scheduler.run_tick(14)
     assert ("db_backup", ("--if-due", "--prune")) in calls

@@ -18,10 +18,10 @@ from rq import Worker
 from core import analytics
 from core.analytics.base import LocalRecorder
 from marketplace.models import Listing
-from ops import health, queue, scheduler
+from ops import health, jobs, queue, scheduler
 from ops.tasks import run_periodic_job
-from orders.emails import queue_order_email
 from orders.models import Checkout
+from orders.tasks import queue_order_email
 from orders.tests.factories import ListingFactory, UserFactory
 from orders.tests.helpers import paid_order, start_checkout
 
@@ -61,7 +61,7 @@ def test_worker_schedule_runs_jobs_at_their_intervals(monkeypatch):
     """Minute 0 runs every job, minute 1 only the holds, minute 5 the holds, offer expiry,
     refunds, alerts and unread-message emails."""
     ran: list[str] = []
-    monkeypatch.setattr(scheduler, "call_command", lambda name, *a, **k: ran.append(name))
+    monkeypatch.setattr(jobs, "call_command", lambda name, *a, **k: ran.append(name))
     assert scheduler.run_tick(0) == [
         "release_reservations",
         "offers_expire",
@@ -99,7 +99,7 @@ def test_a_failing_job_does_not_stop_the_others(monkeypatch):
             raise RuntimeError("gateway down")
         ran.append(name)
 
-    monkeypatch.setattr(scheduler, "call_command", fake)
+    monkeypatch.setattr(jobs, "call_command", fake)
     scheduler.run_tick(0)
     assert ran == [job.command for job in scheduler.SCHEDULE if job.command != "retry_refunds"]
 
@@ -203,7 +203,7 @@ def test_a_failing_task_does_not_stop_the_worker(task_queue, monkeypatch):
             raise RuntimeError("gateway down")  # logged by the job runner, the task succeeds
         ran.append(name)
 
-    monkeypatch.setattr(scheduler, "call_command", fake)
+    monkeypatch.setattr(jobs, "call_command", fake)
     for name in ("offers_expire", "retry_refunds", "ops_status", "complete_orders"):
         run_periodic_job.enqueue(name)
 

@@ -26,9 +26,9 @@ from marketplace.models import Listing
 from marketplace.rules import listing_sale_problem
 from marketplace.services import listing_release_stock, listing_reserve_stock, listings_lock
 from marketplace.templatetags.catalog import money
-from orders.emails import queue_offer_email
 from orders.models import Cart, CartItem, Checkout, Offer
 from orders.rules import OFFER_REMINDER_BEFORE
+from orders.tasks import queue_offer_email
 
 S = Offer.Status
 

@@ -27,7 +27,6 @@ from marketplace.rules import listing_is_visible, listing_sale_problem
 from marketplace.selectors import listing_liker_ids
 from marketplace.services import listing_reserve_stock
 from marketplace.templatetags.catalog import money
-from orders.emails import queue_offer_email
 from orders.exceptions import OfferError, OfferNotFound
 from orders.models import Offer
 from orders.payments import get_gateway
@@ -48,6 +47,7 @@ from orders.services.offer_holds import (
     offer_save,
     thread_line,
 )
+from orders.tasks import queue_offer_email
 
 S = Offer.Status
 ALREADY_OPEN = "You already have an open offer on this item; see My offers."

@@ -28,7 +28,6 @@ from core.db_router import primary
 from marketplace.models import Listing
 from marketplace.rules import listing_is_visible, listing_sale_problem
 from marketplace.services import listing_sell_reserved_stock, listings_lock
-from orders.emails import queue_order_email
 from orders.exceptions import CheckoutError
 from orders.models import Checkout, Order, OrderEvent, Refund, Reservation
 from orders.payments import get_gateway_by_name
@@ -40,6 +39,7 @@ from orders.services.transitions import (
     role_of,
     thread_event_on_commit,
 )
+from orders.tasks import queue_order_email
 
 S = Order.Status
 Role = OrderEvent.Role

@@ -17,7 +17,6 @@ from django.utils import timezone
 
 from core import analytics
 from core.audit import audit_log
-from orders.emails import queue_order_email
 from orders.exceptions import IllegalTransition, IntegrationError
 from orders.models import Order, OrderEvent, Payout, Refund, Reservation
 from orders.payments import get_gateway_by_name
@@ -31,6 +30,7 @@ from orders.services.transitions import (
     require_status,
     role_of,
 )
+from orders.tasks import queue_order_email
 
 logger = logging.getLogger(__name__)
 S = Order.Status

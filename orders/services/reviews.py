@@ -10,17 +10,16 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import partial
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Sum
-from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import EmailKind, Profile, User
-from accounts.services import member_email_send, profile_lock, profile_rating_set
+from accounts.models import Profile, User
+from accounts.services import profile_lock, profile_rating_set
 from core.audit import audit_log
 from orders.exceptions import ReviewError
 from orders.models import REVIEW_TEXT_MAX, Order, Review, ReviewReport
+from orders.tasks import review_received_email
 
 logger = logging.getLogger(__name__)
 
@@ -132,8 +131,6 @@ def review_create(*, order_id: int, author: User, rating: int, text: str) -> Rev
         except IntegrityError as error:
             raise ReviewError("You already reviewed this order.") from error
         seller_rating_refresh(seller=order.seller)
-        from orders.tasks import review_received_email  # the task calls this module
-
         # robust: an unreachable queue is logged, never a 500 after the review is saved.
         transaction.on_commit(partial(review_received_email.enqueue, review.pk), robust=True)
     return review
@@ -240,31 +237,3 @@ def review_reports_dismiss(*, review_id: int, actor: User) -> int:
         if closed:
             audit_log(action="review.reports_dismissed", actor=actor, target=review, count=closed)
     return closed
-
-
-# --- Email ------------------------------------------------------------------------------------
-def review_received_email_send(*, review_id: int) -> bool:
-    """Tell the seller about a new review (kind REVIEWS; skipped if they opted out). Runs
-    after commit; a mail failure is logged and never undoes the review."""
-    try:
-        review = (
-            Review.objects.select_related("seller", "buyer__profile", "order")
-            .filter(pk=review_id)
-            .first()
-        )
-        if review is None or review.is_hidden:
-            return False
-        path = reverse("orders:seller_reviews", kwargs={"username": review.seller.username})
-        return member_email_send(
-            user=review.seller,
-            kind=EmailKind.REVIEWS,
-            subject="You got a review",
-            template="review_received",
-            context={
-                "review": review,
-                "reviews_url": f"{settings.SITE_URL.rstrip('/')}{path}",
-            },
-        )
-    except Exception:
-        logger.exception("review email for review %s failed", review_id)
-        return False

@@ -19,10 +19,10 @@ from django.utils import timezone
 from core import analytics
 from core.audit import audit_log
 from core.events import listing_thread_event
-from orders.emails import queue_order_email
 from orders.exceptions import IllegalTransition, IntegrationError, NotAllowed
 from orders.models import Order, OrderEvent, OrderItem, Payout
 from orders.payments import get_gateway_by_name
+from orders.tasks import queue_order_email
 
 logger = logging.getLogger(__name__)
 S = Order.Status

@@ -5,7 +5,7 @@ it runs every task the site enqueues (emails, search indexing, live delivery, an
 every periodic job `run_scheduler` enqueues. `--burst` works through what is queued, then exits.
 
 Without TASK_QUEUE_URL tasks already run inline where they are enqueued, so there is nothing to
-work through: the worker runs the periodic jobs (ops.scheduler.SCHEDULE) itself, a tick a
+work through: the worker runs the periodic jobs (ops.jobs.SCHEDULE) itself, a tick a
 minute, as one machine needs. Run exactly one such worker.
 """
 
@@ -15,7 +15,8 @@ from django.core.management.base import CommandError
 from redis.exceptions import RedisError
 
 from core.outage import DatabaseCommand
-from ops import queue, scheduler
+from ops import jobs, queue, scheduler
+from ops.worker import get_worker
 
 
 class Command(DatabaseCommand):
@@ -58,8 +59,8 @@ class Command(DatabaseCommand):
             self._inline(ticks=1 if burst else ticks)
 
     def _work(self, *, burst: bool, fork: bool) -> None:
-        worker = queue.get_worker(fork=fork)
-        scheduler.worker_upkeep(heartbeat=False)  # this host's pending incident lines first
+        worker = get_worker(fork=fork)
+        jobs.worker_upkeep(heartbeat=False)  # this host's pending incident lines first
         try:
             # with_scheduler: one of the workers (RQ's lock) moves deferred tasks to the queue.
             worker.work(burst=burst, with_scheduler=not burst, logging_level="WARNING")
