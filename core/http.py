@@ -1,5 +1,6 @@
 """HTTP helpers every app may use (kernel: imports no app of ours)."""
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -17,6 +18,16 @@ def safe_next_url(request: HttpRequest, default: str, *, field: str = "next") ->
     ):
         return target
     return default
+
+
+def personal_cookie_names() -> tuple[str, ...]:
+    """The cookies that make a visitor's pages their own (session, CSRF token, flash
+    messages): a request without them gets what every cookie-less visitor gets."""
+    return (
+        settings.SESSION_COOKIE_NAME,
+        settings.CSRF_COOKIE_NAME,
+        getattr(settings, "MESSAGE_COOKIE_NAME", "messages"),
+    )
 
 
 def wants_json(request: HttpRequest) -> bool:

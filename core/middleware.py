@@ -16,7 +16,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 
 from core import lockout, maintenance, metrics, outage, ratelimit, sentry
-from core.http import too_many_requests, wants_json
+from core.http import personal_cookie_names, too_many_requests, wants_json
 
 logger = logging.getLogger("ops.security")
 Handler = Callable[[HttpRequest], HttpResponse]
@@ -75,11 +75,7 @@ class AnonymousCacheableMiddleware:
         response = self.get_response(request)
         if request.method not in ("GET", "HEAD") or response.cookies:
             return response
-        personal = (
-            settings.SESSION_COOKIE_NAME,
-            settings.CSRF_COOKIE_NAME,
-            getattr(settings, "MESSAGE_COOKIE_NAME", "messages"),
-        )
+        personal = personal_cookie_names()
         if any(name in request.COOKIES for name in personal) or not response.has_header("Vary"):
             return response
         kept = [v.strip() for v in response["Vary"].split(",") if v.strip().lower() != "cookie"]

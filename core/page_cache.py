@@ -49,6 +49,7 @@ from django.utils.http import split_header_value, urlencode
 from core import maintenance
 from core.cache import CacheUnavailable
 from core.db_router import STICKY_COOKIE
+from core.http import personal_cookie_names
 
 logger = logging.getLogger(__name__)
 Handler = Callable[[HttpRequest], HttpResponseBase]
@@ -191,12 +192,8 @@ class PageCacheMiddleware:
 
 
 def _personal_cookies() -> tuple[str, ...]:
-    return (
-        settings.SESSION_COOKIE_NAME,
-        settings.CSRF_COOKIE_NAME,
-        getattr(settings, "MESSAGE_COOKIE_NAME", "messages"),
-        STICKY_COOKIE,
-    )
+    # The read-your-writes cookie too: that visitor's pages must come from the primary.
+    return (*personal_cookie_names(), STICKY_COOKIE)
 
 
 def _eligible(request: HttpRequest) -> bool:
