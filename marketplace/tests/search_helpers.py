@@ -47,3 +47,21 @@ def facet(page: SearchPage, name: str) -> dict[str, int]:
         if candidate.name == name:
             return {value.label: value.count for value in candidate.values}
     raise KeyError(name)
+
+
+def plan_index_names(plan) -> set[str]:
+    """Every index a JSON EXPLAIN plan mentions (index, index-only and bitmap scans)."""
+    names: set[str] = set()
+
+    def walk(node) -> None:
+        if isinstance(node, dict):
+            if "Index Name" in node:
+                names.add(node["Index Name"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(plan)
+    return names

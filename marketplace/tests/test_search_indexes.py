@@ -15,6 +15,7 @@ from marketplace.search import ListingFilters, cursors
 from marketplace.search import facets as search_facets
 from marketplace.search.filtering import FACET_FILTERS, listings_matching, text_match
 from marketplace.tests.factories import CategoryFactory, ListingFactory
+from marketplace.tests.search_helpers import plan_index_names
 
 pytestmark = [
     pytest.mark.django_db,
@@ -73,22 +74,8 @@ def catalog():
 
 
 def index_names(queryset) -> set[str]:
-    """Every index an EXPLAIN of `queryset` mentions (index, index-only and bitmap scans)."""
-    plan = json.loads(queryset.explain(format="json"))
-    names: set[str] = set()
-
-    def walk(node) -> None:
-        if isinstance(node, dict):
-            if "Index Name" in node:
-                names.add(node["Index Name"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(plan)
-    return names
+    """Every index an EXPLAIN of `queryset` mentions."""
+    return plan_index_names(json.loads(queryset.explain(format="json")))
 
 
 def page_query(filters: ListingFilters, *, category_ids=None):

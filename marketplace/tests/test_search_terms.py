@@ -22,7 +22,7 @@ from marketplace.search.pg_query import analyse, build
 from marketplace.search.postgres import PostgresSearchBackend
 from marketplace.search.vocabulary import vocabulary_refresh
 from marketplace.tests.factories import CategoryFactory, ListingFactory
-from marketplace.tests.search_helpers import ids, item
+from marketplace.tests.search_helpers import ids, item, plan_index_names
 
 pytestmark = [
     pytest.mark.django_db,
@@ -198,23 +198,6 @@ def sample_plans(queries: list[dict]) -> list[dict]:
     return plans
 
 
-def indexes(plan: dict) -> set[str]:
-    found: set[str] = set()
-
-    def walk(node) -> None:
-        if isinstance(node, dict):
-            if "Index Name" in node:
-                found.add(node["Index Name"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(plan)
-    return found
-
-
 def estimated_rows(plan: dict, relation: str = "marketplace_listing") -> float:
     """The planner's rows for the scan of `relation` (before the LIMIT)."""
     found: list[float] = []
@@ -247,7 +230,7 @@ def test_a_hyphenated_word_is_one_lexeme_the_planner_estimates_well(catalog):
 def test_a_word_in_most_listings_walks_the_newest_index(catalog):
     """worn (every description): the sample walks listing_active_newest and stops."""
     plans = sample_plans(searched("worn")[0])
-    assert "listing_active_newest" in indexes(plans[0])
+    assert "listing_active_newest" in plan_index_names(plans[0])
 
 
 def test_a_rare_word_and_its_prefix_read_the_text_index(catalog):
@@ -257,7 +240,7 @@ def test_a_rare_word_and_its_prefix_read_the_text_index(catalog):
         queries, page = searched(q)
         assert page.total == 5, q
         plans = sample_plans(queries)
-        assert all("listing_search" in indexes(plan) for plan in plans), q
+        assert all("listing_search" in plan_index_names(plan) for plan in plans), q
     listing_queries = [q["sql"] for q in searched("bowl")[0] if "search_vector @@" in q["sql"]]
     assert listing_queries
     assert not any(":*" in sql for sql in listing_queries)
@@ -268,7 +251,7 @@ def test_common_words_rarely_together_read_the_text_index(catalog):
     the text index intersects them instead of walking the newest-first index."""
     queries, page = searched("care bowler")
     assert page.total == 5
-    assert all("listing_search" in indexes(plan) for plan in sample_plans(queries))
+    assert all("listing_search" in plan_index_names(plan) for plan in sample_plans(queries))
 
 
 def test_several_common_words_look_among_the_newest_first(catalog, monkeypatch):
@@ -292,8 +275,8 @@ def test_several_common_words_look_among_the_newest_first(catalog, monkeypatch):
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN (FORMAT JSON) " + first)
         plan = cursor.fetchone()[0]
-    assert "listing_active_newest" in indexes(plan)
-    assert "listing_search" not in indexes(plan)
+    assert "listing_active_newest" in plan_index_names(plan)
+    assert "listing_search" not in plan_index_names(plan)
 
 
 @pytest.mark.parametrize(
