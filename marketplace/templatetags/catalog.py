@@ -5,6 +5,9 @@ from decimal import Decimal
 from django import template
 from django.conf import settings
 from django.utils.formats import number_format
+from django.utils.safestring import SafeString
+
+from marketplace.cards import render_cards
 
 register = template.Library()
 
@@ -25,3 +28,9 @@ def money(amount: Decimal | None, currency: str | None = None) -> str:
 @register.filter
 def initial(name: str) -> str:
     return (name or "?")[:1].upper()
+
+
+@register.filter
+def cards(listings) -> list[SafeString]:
+    """The listings' card HTML, in order (marketplace.cards: cached by content)."""
+    return render_cards(listings)
