@@ -3,8 +3,10 @@ cache, with exact invalidation. Kernel module: the mechanism only; which pages a
 what they depend on is the apps' business (marketplace.page_cache).
 
 How it works:
-- A view opts in with `cacheable(response, tags=[...])`: the page is shareable and shows data
-  named by those tags ("listing:7", "catalogue", ...). Nothing else is ever stored.
+- A view whose pages may be kept is decorated with `cacheable_view`, and opts in per response
+  with `cacheable(response, tags=[...])`: the page is shareable and shows data named by those
+  tags ("listing:7", "catalogue", ...). Nothing else is ever stored, and requests for other
+  views are not even looked up (robots.txt, help pages: no round trip to the cache).
 - `PageCacheMiddleware` sits before SessionMiddleware. For a GET/HEAD that carries no session,
   CSRF, messages or read-your-writes cookie and no Authorization header, it looks the page up
   (key: release + scheme, host, path, sorted query string + HX-Request + HX-Boosted). A hit
@@ -43,6 +45,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.urls import Resolver404, resolve
 from django.utils.csp import CSP, generate_nonce
 from django.utils.http import split_header_value, urlencode
 
@@ -95,6 +98,13 @@ class Mark:
 
 
 # --- what views and apps call ----------------------------------------------------------------
+def cacheable_view[V: Callable](view: V) -> V:
+    """Decorate a view whose responses may be marked `cacheable`: only requests routed to
+    such views are looked up in the page cache."""
+    view.page_cache_view = True  # functools.wraps carries it through other decorators
+    return view
+
+
 def cacheable(
     response: HttpResponse,
     *,
@@ -202,7 +212,18 @@ def _eligible(request: HttpRequest) -> bool:
         and not request.path.startswith(SKIPPED_PREFIXES)
         and "HTTP_AUTHORIZATION" not in request.META
         and not any(name in request.COOKIES for name in _personal_cookies())
+        and _routed_to_cacheable_view(request)
     )
+
+
+def _routed_to_cacheable_view(request: HttpRequest) -> bool:
+    """The URL resolves to a `cacheable_view` (tens of microseconds: a lookup would cost a
+    round trip to the cache for every robots.txt or help page)."""
+    try:
+        match = resolve(request.path_info, getattr(request, "urlconf", None))
+    except Resolver404:
+        return False
+    return getattr(match.func, "page_cache_view", False)
 
 
 def _fresh(key: str, entry: Entry, found: dict[str, Any], known: tuple[str, ...]) -> bool:

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from core.http import safe_next_url
+from core.page_cache import cacheable_view
 from marketplace import browsing, page_cache, selectors, selectors_follows, services
 from marketplace.exceptions import MarketplaceError
 from marketplace.forms import (
@@ -40,6 +41,7 @@ def _paginate(request: HttpRequest, items, per_page: int | None = None) -> Page:
     return paginator.get_page(request.GET.get("page"))
 
 
+@cacheable_view
 @require_safe
 def home(request: HttpRequest) -> HttpResponse:
     response = render(
@@ -94,16 +96,19 @@ def _browse(request: HttpRequest, *, category=None) -> HttpResponse:
     return page_cache.catalogue_page(response)
 
 
+@cacheable_view
 @require_safe
 def browse(request: HttpRequest) -> HttpResponse:
     return _browse(request)
 
 
+@cacheable_view
 @require_safe
 def category(request: HttpRequest, slug: str) -> HttpResponse:
     return _browse(request, category=selectors.category_get(slug=slug))
 
 
+@cacheable_view
 @require_safe
 def listing_detail(request: HttpRequest, pk: int, slug: str) -> HttpResponse:
     listing = selectors.listing_for_detail(listing_id=pk, viewer=request.user)
@@ -134,6 +139,7 @@ def listing_detail(request: HttpRequest, pk: int, slug: str) -> HttpResponse:
     return page_cache.listing_page(response, listing_id=listing.pk, seller_id=listing.seller_id)
 
 
+@cacheable_view
 @require_safe
 def seller(request: HttpRequest, username: str) -> HttpResponse:
     member = selectors_follows.seller_for_page(username=username, viewer=request.user)

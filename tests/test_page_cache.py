@@ -305,12 +305,35 @@ def test_maintenance_mode_wins_over_a_cached_page(client, shop):
 
 
 def test_error_pages_and_pages_that_did_not_opt_in_are_not_stored(client, shop):
-    """A 404 or a page no view marked (help centre) is rendered every time."""
+    """A 404 of a cacheable view is looked up but rendered every time; a page of a view that
+    never opts in (help centre, robots.txt) is not even looked up."""
     missing = reverse("marketplace:category", args=["no-such-category"])
-    help_page = reverse("help:index")
-    for url in (missing, help_page):
+    client.get(missing)
+    assert client.get(missing)["X-Cache"] == "miss"
+    for url in (reverse("help:index"), "/robots.txt"):
         client.get(url)
-        assert client.get(url)["X-Cache"] == "miss", url
+        assert "X-Cache" not in client.get(url), url
+
+
+@pytest.mark.skipif(
+    not isinstance(caches["default"], ResilientRedisCache), reason="counts Redis round trips"
+)
+def test_page_of_a_view_that_never_opts_in_costs_no_cache_round_trip(client, shop, monkeypatch):
+    """robots.txt and the help centre reach their view without a page-cache lookup."""
+    from core import maintenance
+
+    monkeypatch.setattr(maintenance, "RECHECK_SECONDS", 3600.0)
+    robots, help_page = "/robots.txt", reverse("help:index")
+    seen = {}
+    for url in (robots, help_page):
+        client.get(url)
+        with redis_round_trips() as calls:
+            assert client.get(url).status_code == 200
+        seen[url] = [call for call in calls if call != "PIPELINE"]
+    # No round trip at all for robots.txt; the help centre's own reads (its category menu)
+    # are GETs, and the lookup would be an MGET.
+    assert seen[robots] == []
+    assert "MGET" not in seen[help_page]
 
 
 def test_setting_zero_turns_the_cache_off(client, shop, settings):
