@@ -1,0 +1,62 @@
+"""make bench's verdicts (bench/run.py): targets on this machine and scaled to the issue's box,
+and flat memory judged after the workers' warm-up."""
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parent.parent / "bench" / "run.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench_run", BENCH)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def _page(bench, name, *, p50=1.0, p95=1.0, clients=1, ratio=None):
+    run = bench.Run(clients, 100, 100.0, p50, p95, p95, 0)
+    return bench.PageResult(name, f"/{name}", False, 0, [run], ratio)
+
+
+def test_time_targets_scale_with_the_machine_and_ratios_do_not(bench):
+    """Twice as fast a machine as the reference box: a 30 ms p95 counts as 60 ms there; the
+    share of the floor is the same on any machine."""
+    pages = [
+        _page(bench, "search_rare", p95=30.0),
+        _page(bench, "search_common", p95=25.0),
+        _page(bench, "no_sql", ratio=0.9),
+    ]
+    here = {what: (held, shown) for what, held, shown in bench.check_targets(pages, None)}
+    there = {
+        what: (held, shown) for what, held, shown in bench.check_targets(pages, None, scale=2.0)
+    }
+    assert here["search p95 <= 40 ms"] == (True, "search_rare 30.0, search_common 25.0")
+    assert there["search p95 <= 40 ms"] == (False, "search_rare 60.0, search_common 50.0")
+    assert (
+        here["page without SQL >= 80% of the floor"]
+        == there["page without SQL >= 80% of the floor"]
+    )
+
+
+def test_memory_growth_is_judged_on_the_second_half_of_the_mixed_run(bench):
+    """Warm-up growth in the first half is not a leak; growth in the second half is."""
+    warm = {
+        "seconds": 300,
+        "rss_mb_samples": [(0, [70.0, 70.0]), (150, [80.0, 79.0]), (270, [80.5, 79.5])],
+        "rss_mb": {"start": [70.0, 70.0], "end": [81.0, 79.6]},
+    }
+    leaking = {**warm, "rss_mb": {"start": [70.0, 70.0], "end": [88.0, 79.6]}}
+    assert bench.second_half_growth(warm) == 1.0
+    assert bench.second_half_growth(leaking) == 8.0
+    mixed = {"p50_ms": 3.0, "p95_ms": 15.0, "failures": 0}
+    rows = {what: held for what, held, _ in bench.check_targets([], {**mixed, **warm})}
+    memory = next(what for what in rows if what.startswith("memory"))
+    assert rows[memory] is True
+    rows = {what: held for what, held, _ in bench.check_targets([], {**mixed, **leaking})}
+    assert rows[memory] is False
