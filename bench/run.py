@@ -237,11 +237,15 @@ def tier_cpu_seconds(master_pid: int | None) -> dict[str, float]:
     return totals
 
 
-def hey(url: str, *, clients: int, requests: int, cookie: str = "") -> Run:
+def hey(
+    url: str, *, clients: int, requests: int, cookie: str = "", headers: dict | None = None
+) -> Run:
     """`hey -o csv`: one line per request, so the percentiles are computed from every request."""
     args = ["hey", "-n", str(requests), "-c", str(clients), "-t", "10", "-o", "csv"]
     if cookie:
         args += ["-H", f"Cookie: {cookie}"]
+    for name, value in (headers or {}).items():
+        args += ["-H", f"{name}: {value}"]
     out = subprocess.run(  # noqa: S603
         [*args, url], capture_output=True, text=True, check=True, timeout=300
     ).stdout
@@ -563,11 +567,10 @@ def main() -> int:
             )
             if page.get("path"):
                 url = f"{base_url}{page['path']}"
-                hey(url, clients=1, requests=20, cookie=page.get("cookie", ""))  # warm up
+                sent = {"cookie": page.get("cookie", ""), "headers": page.get("headers")}
+                hey(url, clients=1, requests=20, **sent)  # warm up
                 for c in clients:
-                    result.runs.append(
-                        hey(url, clients=c, requests=args.requests, cookie=page.get("cookie", ""))
-                    )
+                    result.runs.append(hey(url, clients=c, requests=args.requests, **sent))
                 if page["name"] == "floor":
                     floor_rps = result.runs[0].rps
                 elif floor_rps:

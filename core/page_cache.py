@@ -8,10 +8,13 @@ How it works:
   tags ("listing:7", "catalogue", ...). Nothing else is ever stored, and requests for other
   views are not even looked up (robots.txt, help pages: no round trip to the cache).
 - `PageCacheMiddleware` sits before SessionMiddleware. For a GET/HEAD that carries no session,
-  CSRF, messages or read-your-writes cookie and no Authorization header, it looks the page up
+  messages or read-your-writes cookie and no Authorization header, it looks the page up
   (key: release + scheme, host, path, sorted query string + HX-Request + HX-Boosted). A hit
-  is answered at once: no session, user, CSRF, view, template or SQL. A miss runs the site and
-  stores a 200 that opted in, sets no cookie, is not private and varies on nothing but htmx.
+  is answered at once: no session, user, CSRF, view, template or SQL. A miss runs the site;
+  when the visitor had no CSRF cookie either, it stores a 200 that opted in, sets no cookie,
+  is not private and varies on nothing but htmx (so a stored page holds no CSRF token, and a
+  visitor with only a CSRF cookie may be served it). A hard reload (`Cache-Control:
+  no-cache`) skips the lookup and stores the fresh render.
 - Invalidation: a logical clock in the cache (CLOCK_KEY). A page remembers the clock value
   read BEFORE its view ran; `invalidate(tags)` ticks the clock after the transaction commits
   and stamps each tag with the new value. A page is fresh while every tag's stamp is <= its
@@ -178,10 +181,13 @@ class PageCacheMiddleware:
         if seconds <= 0 or not _eligible(request):
             return self.get_response(request)
         key = page_key(request)
+        # A hard reload (Cache-Control: no-cache) asks for a fresh render, which is stored.
+        wants_stored = not _asks_for_fresh(request)
         # One round trip: the page, the clock, the epoch and the stamps of the tags this page
         # had last time this process saw it (maintenance.is_enabled keeps its answer a second).
         known = _known_tags.get(key, ())
-        found = cache.get_many([key, CLOCK_KEY, EPOCH_KEY, *map(tag_key, known)])
+        wanted = [key] if wants_stored else []
+        found = cache.get_many([*wanted, CLOCK_KEY, EPOCH_KEY, *map(tag_key, known)])
         epoch, entry = found.get(EPOCH_KEY), found.get(key)
         if (
             entry is not None
@@ -190,6 +196,10 @@ class PageCacheMiddleware:
             and not maintenance.is_enabled()
         ):
             return _replay(entry)
+        if not _storable(request):
+            response = self.get_response(request)
+            response.headers["X-Cache"] = "miss"
+            return response
         # Read before the view runs: a change committed after this read stamps its tags
         # with a later tick, so this render can never pass for newer than it is.
         started = found.get(CLOCK_KEY) or _start(CLOCK_KEY, int(time.time() * 1000))
@@ -202,8 +212,13 @@ class PageCacheMiddleware:
 
 
 def _personal_cookies() -> tuple[str, ...]:
+    """The cookies that keep a visitor off stored pages. The CSRF cookie is not one of them:
+    a stored page holds no CSRF token (it was rendered for a cookie-less visitor and set no
+    cookie, so no form on it asked for one), and most returning visitors carry that cookie
+    for a year once any form has been shown to them."""
+    csrf = settings.CSRF_COOKIE_NAME
     # The read-your-writes cookie too: that visitor's pages must come from the primary.
-    return (*personal_cookie_names(), STICKY_COOKIE)
+    return (*(name for name in personal_cookie_names() if name != csrf), STICKY_COOKIE)
 
 
 def _eligible(request: HttpRequest) -> bool:
@@ -214,6 +229,21 @@ def _eligible(request: HttpRequest) -> bool:
         and not any(name in request.COOKIES for name in _personal_cookies())
         and _routed_to_cacheable_view(request)
     )
+
+
+def _storable(request: HttpRequest) -> bool:
+    """Only a cookie-less visit's render is kept: with a CSRF cookie, a form on the page
+    would carry that visitor's token without setting a cookie."""
+    return settings.CSRF_COOKIE_NAME not in request.COOKIES
+
+
+def _asks_for_fresh(request: HttpRequest) -> bool:
+    """A hard reload: `Cache-Control: no-cache` (or HTTP/1.0's `Pragma: no-cache`)."""
+    directives = {
+        value.partition("=")[0].strip().lower()
+        for value in split_header_value(request.headers.get("Cache-Control", ""))
+    }
+    return "no-cache" in directives or "no-cache" in request.headers.get("Pragma", "").lower()
 
 
 def _routed_to_cacheable_view(request: HttpRequest) -> bool:

@@ -2,10 +2,11 @@
 
 A card (components.html#listing_card) is the same for every viewer: its HTML depends only on
 the listing's own fields, its first photo and its seller's rating. Its cache key is a digest
-of exactly those values, of the card templates' source and of the language, so a listing that
-changes has a new key at once: nothing to invalidate, never stale. A page of cards is one
-`get_many` and, for the cards not seen yet, one `set_many`; rendering two dozen cards was most
-of a browse page's time. tests/test_cards.py holds the key to every field a card shows.
+of exactly those values, of the card templates' source, the language and the release, so a
+listing that changes has a new key at once: nothing to invalidate, never stale. A page of
+cards is one `get_many` and, for the cards not seen yet, one `set_many`; rendering two dozen
+cards was about a third of a browse page's time. marketplace/tests/test_card_cache.py holds
+the key to every field a card shows.
 """
 
 import hashlib
@@ -60,7 +61,9 @@ def card_fingerprint(listing: Listing) -> tuple:
 
 
 def card_key(listing: Listing) -> str:
-    raw = repr((_templates_digest(), get_language(), settings.MEDIA_URL, card_fingerprint(listing)))
+    # The release too: settings that change how a value is shown come with a deploy.
+    release = (settings.VERSION, _templates_digest(), get_language(), settings.MEDIA_URL)
+    raw = repr((release, card_fingerprint(listing)))
     return "card:" + hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 

@@ -120,16 +120,57 @@ def test_signed_in_member_never_gets_the_cached_page(client, shop, buyer):
     assert b"My Threadly" not in anonymous.content
 
 
-def test_visitor_with_a_session_or_csrf_cookie_bypasses_the_cache(client, shop):
-    """A guest with a session (a cart) or a CSRF cookie gets the rendered page, not the copy."""
+def test_visitor_with_a_session_bypasses_the_cache(client, shop):
+    """A guest with a session (a cart) gets the rendered page, not the copy."""
     url = reverse("marketplace:home")
     _warm(client, [url])
     client.post(reverse("orders:cart_add", args=[shop["listing"].pk]))
     assert "sessionid" in client.cookies
     assert "X-Cache" not in client.get(url)
-    client.cookies.clear()
+
+
+def test_visitor_with_only_a_csrf_cookie_reads_stored_pages_but_stores_none(client, shop):
+    """A returning guest who once saw a form (a year-long CSRF cookie) still gets stored
+    pages; a page rendered for them is not kept, as it could hold their token."""
+    urls = _urls(shop)
+    _warm(client, [urls["home"]])
     client.cookies["csrftoken"] = "x" * 32
-    assert "X-Cache" not in client.get(url)
+    hit = client.get(urls["home"])
+    assert hit["X-Cache"] == "hit"
+    assert not hit.cookies
+    assert [client.get(urls["seller"])["X-Cache"] for _ in range(2)] == ["miss", "miss"]
+    client.cookies.clear()
+    assert client.get(urls["seller"])["X-Cache"] == "miss"  # the guest's render wasn't kept
+
+
+@pytest.mark.urls("tests.page_cache_urls")
+def test_page_that_shows_a_csrf_token_is_never_stored(client):
+    """A cacheable view whose page carries a form token sets the CSRF cookie on a cookie-less
+    visit, so it is rendered every time: no visitor is served another's token."""
+    first = client.get("/form/")
+    assert first["X-Cache"] == "miss"
+    assert "csrftoken" in first.cookies
+    client.cookies.clear()
+    assert client.get("/form/")["X-Cache"] == "miss"
+    client.cookies["csrftoken"] = "y" * 32
+    assert client.get("/form/")["X-Cache"] == "miss"  # rendered with this visitor's token
+
+
+def test_hard_reload_renders_afresh_and_refreshes_the_stored_page(client, shop):
+    """Cache-Control: no-cache (a browser's hard reload) skips the copy and stores the new
+    render, which the next visitor gets."""
+    url = shop["listing"].get_absolute_url()
+    _warm(client, [url])
+    # A change that bypasses the services' invalidation (a raw UPDATE).
+    Listing.objects.filter(pk=shop["listing"].pk).update(title="Velvet jacket")
+    assert b"Corduroy jacket" in client.get(url).content  # still the stored copy
+    reloaded = client.get(url, headers={"Cache-Control": "no-cache"})
+    assert reloaded["X-Cache"] == "miss"
+    assert b"Velvet jacket" in reloaded.content
+    after = client.get(url)
+    assert after["X-Cache"] == "hit"
+    assert b"Velvet jacket" in after.content
+    assert client.get(url, headers={"Pragma": "no-cache"})["X-Cache"] == "miss"
 
 
 def test_price_change_visible_at_once_everywhere(client, shop, django_capture_on_commit_callbacks):
