@@ -1,16 +1,18 @@
-"""Listing cards' HTML, cached by what they show.
+"""Listing cards: what a card shows (`Card`), and its HTML cached by exactly that.
 
-A card (components.html#listing_card) is the same for every viewer: its HTML depends only on
-the listing's own fields, its first photo and its seller's rating. Its cache key is a digest
-of exactly those values, of the card templates' source, the language and the release, so a
-listing that changes has a new key at once: nothing to invalidate, never stale. A page of
-cards is one `get_many` and, for the cards not seen yet, one `set_many`; rendering two dozen
-cards was about a third of a browse page's time. marketplace/tests/test_card_cache.py holds
-the key to every field a card shows.
+A card (components.html#listing_card) is the same for every viewer. It is rendered from a
+`Card` alone, plain data read from the listing, its first photo and its seller's rating, and
+its cache key is a digest of that `Card`, of the card templates' source, the language and the
+release: a listing that changes has a new key at once, so nothing is ever invalidated or
+stale. A page of cards is one `get_many` and, for the cards not seen yet, one `set_many`.
+Pages that only have ids (browse, search) load `Card`s in two light queries
+(selectors.listing_cards) instead of model instances with their photos.
 """
 
 import hashlib
 from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
 from functools import cache
 
 from django.conf import settings
@@ -19,13 +21,90 @@ from django.template.loader import get_template
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 
-from marketplace.models import Listing
+from marketplace.models import Listing, ListingImage, listing_url, media_url, photo_srcset
 
 CARD_TEMPLATE = "marketplace/components.html#listing_card"
 # The templates a card is rendered from: their source is part of every key.
 CARD_SOURCES = ("marketplace/components.html", "marketplace/social.html")
 # Keys are content digests, so a kept card is never wrong; the TTL only bounds the memory.
 CARD_CACHE_SECONDS = 60 * 60
+
+
+@dataclass(frozen=True, slots=True)
+class CardPhoto:
+    """A listing's first photo as stored: name, size and renditions [{"name", "width", ...}]."""
+
+    name: str
+    width: int
+    height: int
+    variants: tuple[tuple[str, int], ...] = ()
+
+    @classmethod
+    def of(cls, name: str, width: int, height: int, variants: list[dict]) -> "CardPhoto":
+        return cls(name, width, height, tuple((v["name"], v["width"]) for v in variants or []))
+
+    @property
+    def url(self) -> str:
+        return media_url(_storage(), self.name)
+
+    @property
+    def srcset(self) -> str:
+        renditions = [{"name": name, "width": width} for name, width in self.variants]
+        return photo_srcset(_storage(), self.name, self.width, renditions)
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    """Everything a listing card shows. Display values (URL, status label, photo URLs) are
+    derived from these fields when the card is rendered, so the key needs only the fields."""
+
+    pk: int
+    slug: str
+    title: str
+    price: Decimal
+    currency: str
+    size: str
+    brand: str
+    status: str
+    photo: CardPhoto | None
+    rating_count: int
+    rating_average: Decimal | None
+    price_dropped_from: Decimal | None = None
+
+    @property
+    def url(self) -> str:
+        return listing_url(self.pk, self.slug)
+
+    @property
+    def status_label(self) -> str:
+        return str(Listing.Status(self.status).label)
+
+
+def _storage():
+    return ListingImage._meta.get_field("image").storage
+
+
+def card_of(listing: Listing) -> Card:
+    """The card of a listing loaded with its photos and its seller's profile."""
+    images = listing.images.all()  # prefetched by the card selectors
+    image = images[0] if images else None
+    profile = listing.seller.profile
+    return Card(
+        pk=listing.pk,
+        slug=listing.slug,
+        title=listing.title,
+        price=listing.price,
+        currency=listing.currency,
+        size=listing.size,
+        brand=listing.brand,
+        status=listing.status,
+        photo=CardPhoto.of(image.image.name, image.width, image.height, image.variants)
+        if image and image.image
+        else None,
+        rating_count=profile.rating_count,
+        rating_average=profile.rating_average,
+        price_dropped_from=listing.price_dropped_from,
+    )
 
 
 @cache
@@ -37,56 +116,33 @@ def _templates_digest() -> str:
     return digest.hexdigest()[:16]
 
 
-def card_fingerprint(listing: Listing) -> tuple:
-    """Every value the card shows. A field added to the card must be added here too (the
-    card tests change each field of the models involved and fail if the HTML changes while
-    this does not)."""
-    images = listing.images.all()  # prefetched by the card selectors
-    image = images[0] if images else None
-    profile = listing.seller.profile
-    return (
-        listing.pk,
-        listing.slug,
-        listing.title,
-        str(listing.price),
-        listing.currency,
-        str(listing.price_dropped_from),
-        listing.size,
-        listing.brand,
-        listing.status,
-        image and (image.image.name, image.width, image.height, image.variants),
-        profile.rating_count,
-        str(profile.rating_average),
-    )
-
-
-def card_key(listing: Listing) -> str:
+def card_key(card: Card) -> str:
     # The release too: settings that change how a value is shown come with a deploy.
     release = (settings.VERSION, _templates_digest(), get_language(), settings.MEDIA_URL)
-    raw = repr((release, card_fingerprint(listing)))
-    return "card:" + hashlib.sha256(raw.encode()).hexdigest()[:32]
+    return "card:" + hashlib.sha256(repr((release, card)).encode()).hexdigest()[:32]
 
 
-def render_card(listing: Listing) -> SafeString:
+def render_card(card: Card) -> SafeString:
     """One card's HTML, rendered (no cache)."""
-    return mark_safe(get_template(CARD_TEMPLATE).render({"listing": listing}))  # noqa: S308 - our template's output
+    return mark_safe(get_template(CARD_TEMPLATE).render({"card": card}))  # noqa: S308 - our template's output
 
 
-def render_cards(listings: Iterable[Listing]) -> list[SafeString]:
-    """The cards of `listings`, in order: from the cache where it has them, rendered and
-    stored otherwise. In DEBUG every card is rendered, so an edited template shows at once."""
-    listings = list(listings)
+def render_cards(items: Iterable[Card | Listing]) -> list[SafeString]:
+    """The cards of `items` (Cards, or listings loaded for cards), in order: from the cache
+    where it has them, rendered and stored otherwise. In DEBUG every card is rendered, so an
+    edited template shows at once."""
+    cards = [item if isinstance(item, Card) else card_of(item) for item in items]
     if settings.DEBUG:
-        return [render_card(listing) for listing in listings]
-    keys = [card_key(listing) for listing in listings]
+        return [render_card(card) for card in cards]
+    keys = [card_key(card) for card in cards]
     found = django_cache.get_many(keys)
     missing: dict[str, SafeString] = {}
-    cards: list[SafeString] = []
-    for key, listing in zip(keys, listings, strict=True):
-        html = found.get(key)
-        if html is None:
-            html = missing[key] = render_card(listing)
-        cards.append(mark_safe(html))  # noqa: S308 - stored from render_card above
+    html: list[SafeString] = []
+    for key, card in zip(keys, cards, strict=True):
+        text = found.get(key)
+        if text is None:
+            text = missing[key] = render_card(card)
+        html.append(mark_safe(text))  # noqa: S308 - stored from render_card above
     if missing:
         django_cache.set_many(missing, CARD_CACHE_SECONDS)
-    return cards
+    return html

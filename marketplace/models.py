@@ -205,7 +205,12 @@ class Listing(TimeStampedModel):
         super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
-        return reverse("marketplace:listing", kwargs={"pk": self.pk, "slug": self.slug or "item"})
+        return listing_url(self.pk, self.slug)
+
+
+def listing_url(pk: int, slug: str) -> str:
+    """A listing's page (its canonical URL: the slug is only decoration)."""
+    return reverse("marketplace:listing", kwargs={"pk": pk, "slug": slug or "item"})
 
 
 # A stored name that FileSystemStorage.url() would only append to its base URL: plain ASCII
@@ -220,6 +225,14 @@ def media_url(storage: Storage, name: str) -> str:
     if storage.__class__ is FileSystemStorage and _PLAIN_NAME.fullmatch(name):
         return f"{storage.base_url}{name}"
     return storage.url(name)
+
+
+def photo_srcset(storage: Storage, name: str, width: int, variants: list[dict]) -> str:
+    """`srcset` for <img>: every stored rendition plus the main image, by width."""
+    parts = [f"{media_url(storage, v['name'])} {v['width']}w" for v in variants or []]
+    if name:
+        parts.append(f"{media_url(storage, name)} {width}w")
+    return ", ".join(parts)
 
 
 def listing_image_upload_to(instance: "ListingImage", filename: str) -> str:
@@ -256,11 +269,7 @@ class ListingImage(TimeStampedModel):
     @property
     def srcset(self) -> str:
         """`srcset` for <img>: every stored rendition plus the main image, by width."""
-        storage = self.image.storage
-        parts = [f"{media_url(storage, v['name'])} {v['width']}w" for v in self.variants or []]
-        if self.image:
-            parts.append(f"{self.url} {self.width}w")
-        return ", ".join(parts)
+        return photo_srcset(self.image.storage, self.image.name, self.width, self.variants)
 
     @property
     def thumb_url(self) -> str:

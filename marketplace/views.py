@@ -71,7 +71,7 @@ def _browse(request: HttpRequest, *, category=None) -> HttpResponse:
         per_page=settings.LISTINGS_PER_PAGE,
     )
     form.show_facets(results.facets)
-    listings = selectors.listings_by_ids(results.ids)
+    listings = selectors.listing_cards(results.ids)
     context = {
         "form": form,
         "filters": filters,
