@@ -1,6 +1,7 @@
 """Read-side queries of the marketplace. Each returns rows ready to render (no N+1)."""
 
 from collections.abc import Sequence
+from dataclasses import replace
 from urllib.parse import urlencode
 
 from django.core.cache import cache
@@ -317,9 +318,13 @@ SELLER_SHOP_CURSOR_SALT = "marketplace.seller-shop.cursor"
 
 
 def seller_listings(*, seller: User) -> QuerySet[Listing]:
-    """What a shop shows: the seller's visible listings, items for sale first, newest first."""
-    return _with_card_data(
-        Listing.objects.visible().filter(seller=seller).order_by(*SELLER_SHOP_KEYS)
+    """What a shop shows: the seller's visible listings, items for sale first, newest first
+    (only their keys: seller_listings_page makes the page's cards)."""
+    return (
+        Listing.objects.visible()
+        .filter(seller=seller)
+        .order_by(*SELLER_SHOP_KEYS)
+        .only("id", "status", "published_at")
     )
 
 
@@ -336,7 +341,7 @@ def seller_listings_page(*, seller: User, cursor: str, per_page: int) -> KeysetP
     )
     if cursor and not page.object_list:
         return seller_listings_page(seller=seller, cursor="", per_page=per_page)
-    return page
+    return replace(page, object_list=listing_cards([row.pk for row in page.object_list]))
 
 
 # "My listings" order: the latest change first. listing_seller_updated (partial: not deleted)

@@ -20,8 +20,9 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 
 from accounts.models import User
+from marketplace.cards import Card
 from marketplace.models import Follow, Listing
-from marketplace.selectors import _with_card_data, members_public, seller_get
+from marketplace.selectors import listing_cards, members_public, seller_get
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ONE_MICROSECOND = timedelta(microseconds=1)
@@ -95,7 +96,7 @@ def followed_ids(*, viewer, member_ids: list[int]) -> set[int]:
 # --- The following feed ---------------------------------------------------------------------
 @dataclass(frozen=True)
 class FeedPage:
-    listings: list[Listing]
+    listings: list[Card]
     next_cursor: str | None
 
 
@@ -146,7 +147,7 @@ def feed_page(*, user: User, cursor: str | None = None, size: int = 24) -> FeedP
     """Listings for sale from the sellers `user` follows, newest first, `size` per page,
     after `cursor` (keyset on (published_at, id): no OFFSET, stable while new items arrive).
 
-    Two queries whatever the page: the listings (+ seller, profile, category) and photos.
+    Three queries whatever the page: the page's keys, then its cards (selectors.listing_cards).
     """
     followed = Follow.objects.filter(follower=user).values("seller_id")
     listings = Listing.objects.for_sale().filter(
@@ -160,10 +161,14 @@ def feed_page(*, user: User, cursor: str | None = None, size: int = 24) -> FeedP
         )
     if connection.vendor == "postgresql":
         listings = listings.filter(pk__in=_feed_candidates(user=user, after=after, size=size + 1))
-    rows = list(_with_card_data(listings.order_by("-published_at", "-id"))[: size + 1])
+    ordered = listings.order_by("-published_at", "-id").only("id", "published_at")
+    rows = list(ordered[: size + 1])
     more = len(rows) > size
     rows = rows[:size]
-    return FeedPage(listings=rows, next_cursor=feed_cursor(rows[-1]) if more else None)
+    return FeedPage(
+        listings=listing_cards([row.pk for row in rows]),
+        next_cursor=feed_cursor(rows[-1]) if more else None,
+    )
 
 
 def follow_suggestions(*, user: User, limit: int = 6) -> list[User]:

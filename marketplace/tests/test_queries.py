@@ -18,9 +18,9 @@ from marketplace.tests.factories import CategoryFactory, ListingFactory, Listing
 pytestmark = pytest.mark.django_db
 
 # Anonymous visitors, cold cache (the category navigation is then cached).
-HOME_QUERIES = 3  # nav, listings (+seller, profile, category), images
+HOME_QUERIES = 3  # nav, the cards (rows with the seller's rating), their first photos
 # nav, category tree (filter select, facets), the search's facet sample (on a small result it
-# also gives the exact total and the page's ids), listings by id, images.
+# also gives the exact total and the page's ids), the page's cards (rows, first photos).
 BROWSE_QUERIES = 5
 CATEGORY_QUERIES = 6  # the same + the category
 # The same + the query's analysis (marketplace/search/pg_query.py: PostgreSQL's parse and the
@@ -31,9 +31,10 @@ SEARCH_QUERIES = 6
 # flushed by listing_views_flush.
 DETAIL_QUERIES = 5
 DETAIL_QUERIES_WARM = 2  # the navigation, category tree and seller's count come from the cache
-# nav, member (+profile, follow counts), active count, listings (one keyset page), images, and
-# the latest reviews (orders' {% seller_reviews %} tag; it joins the reviewers' profiles)
-SELLER_QUERIES = 6
+# nav, member (+profile, follow counts), active count, the keyset page's keys, its cards (rows
+# and first photos: selectors.listing_cards), and the latest reviews (orders'
+# {% seller_reviews %} tag; it joins the reviewers' profiles)
+SELLER_QUERIES = 7
 
 
 def make_listings(count: int, **kwargs) -> None:
