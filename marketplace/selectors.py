@@ -191,13 +191,15 @@ def _cards(listings: QuerySet[Listing]) -> list[Card]:
     """The cards of `listings`, in its order: plain rows, no model instances (a page of
     Listing objects with sellers, profiles and photos cost a browse page 4 ms)."""
     rows = list(listings.values_list(*CARD_COLUMNS))
+    if not rows:
+        return []
     photos: dict[int, CardPhoto | None] = {}
     images = (
         ListingImage.objects.filter(listing_id__in=[row[0] for row in rows])
         .order_by("listing_id", "position", "id")
         .values_list("listing_id", "image", "width", "height", "variants")
     )
-    for listing_id, name, width, height, variants in images if rows else ():
+    for listing_id, name, width, height, variants in images:
         if listing_id not in photos:  # the first photo of each listing
             photos[listing_id] = CardPhoto.of(name, width, height, variants) if name else None
     return [
