@@ -116,7 +116,7 @@ def listing_detail(request: HttpRequest, pk: int, slug: str) -> HttpResponse:
         return HttpResponseRedirect(listing.get_absolute_url(), status=301)
     services.listing_record_view(listing=listing, viewer=request.user)
     is_owner = request.user.is_authenticated and request.user.pk == listing.seller_id
-    images = list(listing.images.all())
+    images = selectors.listing_photos(listing_id=listing.pk)
     response = render(
         request,
         "marketplace/listing_detail.html",
