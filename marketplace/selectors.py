@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from accounts.models import User
 from core.keyset import KeysetPage, keyset_page
+from core.request_memo import request_memo
 from marketplace import saved_query
 from marketplace.cards import Card, CardPhoto
 from marketplace.models import Category, Favourite, Listing, ListingImage, SavedSearch
@@ -19,7 +20,7 @@ from marketplace.rules import listing_is_visible
 from marketplace.search.base import ListingFilters
 from marketplace.search.filtering import listings_matching, text_match
 
-CATEGORY_NAV_CACHE_KEY = "marketplace:category-nav:v1"
+CATEGORY_NAV_MEMO_KEY = "marketplace:category-nav"
 CATEGORY_TREE_CACHE_KEY = "marketplace:category-tree:v1"
 POPULAR_BRANDS_CACHE_KEY = "marketplace:popular-brands:v1"
 # What selectors.listing_cards reads of a listing and its seller (marketplace.cards.Card).
@@ -44,20 +45,30 @@ SORTS = {
 
 
 def category_nav() -> list[dict]:
-    """Top-level categories as plain dicts, cached until a category changes."""
-    nav = cache.get(CATEGORY_NAV_CACHE_KEY)
-    if nav is None:
-        nav = [
-            {"name": c.name, "slug": c.slug, "url": reverse("marketplace:category", args=[c.slug])}
-            for c in Category.objects.filter(parent__isnull=True).only("name", "slug")
-        ]
-        cache.set(CATEGORY_NAV_CACHE_KEY, nav, 3600)
-    return nav
+    """Top-level categories as {"name", "slug", "url"}, from the category tree (worked out
+    once per request)."""
+    return request_memo(CATEGORY_NAV_MEMO_KEY, _category_nav)
+
+
+def _category_nav() -> list[dict]:
+    return [
+        {
+            "name": n["name"],
+            "slug": n["slug"],
+            "url": reverse("marketplace:category", args=[n["slug"]]),
+        }
+        for n in category_tree()
+        if n["parent_id"] is None
+    ]
 
 
 def category_tree() -> list[dict]:
     """Every category as {"id", "parent_id", "name", "slug"} in display order, cached until a
-    category changes (one query when cold)."""
+    category changes (one query when cold), read from the cache once per request."""
+    return request_memo(CATEGORY_TREE_CACHE_KEY, _category_tree)
+
+
+def _category_tree() -> list[dict]:
     tree = cache.get(CATEGORY_TREE_CACHE_KEY)
     if tree is None:
         tree = list(Category.objects.values("id", "parent_id", "name", "slug"))

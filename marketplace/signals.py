@@ -7,10 +7,11 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from accounts.models import Profile, User
+from core.request_memo import request_memo_forget
 from marketplace import page_cache
 from marketplace.models import Category, Follow, Listing, ListingImage
 from marketplace.selectors import (
-    CATEGORY_NAV_CACHE_KEY,
+    CATEGORY_NAV_MEMO_KEY,
     CATEGORY_TREE_CACHE_KEY,
     seller_active_count_cache_key,
 )
@@ -22,7 +23,8 @@ UNSHOWN_USER_FIELDS = frozenset({"last_login", "password"})
 @receiver(post_save, sender=Category, dispatch_uid="marketplace.category_saved")
 @receiver(post_delete, sender=Category, dispatch_uid="marketplace.category_deleted")
 def category_tree_changed(sender, **kwargs) -> None:
-    cache.delete_many([CATEGORY_NAV_CACHE_KEY, CATEGORY_TREE_CACHE_KEY])
+    cache.delete(CATEGORY_TREE_CACHE_KEY)
+    request_memo_forget([CATEGORY_TREE_CACHE_KEY, CATEGORY_NAV_MEMO_KEY])
     page_cache.categories_changed()
 
 

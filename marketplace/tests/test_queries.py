@@ -17,22 +17,23 @@ from marketplace.tests.factories import CategoryFactory, ListingFactory, Listing
 
 pytestmark = pytest.mark.django_db
 
-# Anonymous visitors, cold cache (the category navigation is then cached).
-HOME_QUERIES = 3  # nav, the cards (rows with the seller's rating), their first photos
-# nav, category tree (filter select, facets), the search's facet sample (on a small result it
-# also gives the exact total and the page's ids), the page's cards (rows, first photos).
-BROWSE_QUERIES = 5
-CATEGORY_QUERIES = 6  # the same + the category
+# Anonymous visitors, cold cache (the category tree is then cached; the navigation is made
+# from it, and a request reads it from the cache once: core.request_memo).
+HOME_QUERIES = 3  # the category tree, the cards (rows with the seller's rating), first photos
+# the category tree (navigation, filter select, facets), the search's facet sample (on a small
+# result it also gives the exact total and the page's ids), the page's cards (rows, photos).
+BROWSE_QUERIES = 4
+CATEGORY_QUERIES = 5  # the same + the category
 # The same + the query's analysis (marketplace/search/pg_query.py: PostgreSQL's parse and the
 # vocabulary's counts, for the planner); the sample carries the relevance scores.
-SEARCH_QUERIES = 6
-# nav, listing (+seller, profile), images, the category tree (the breadcrumbs' parents), seller's
-# count for sale (cold cache). The view is no longer an UPDATE here: it is a cache counter
-# flushed by listing_views_flush.
-DETAIL_QUERIES = 5
-DETAIL_QUERIES_WARM = 2  # the navigation, category tree and seller's count come from the cache
-# nav, member (+profile, follow counts), active count, the keyset page's keys, its cards (rows
-# and first photos: selectors.listing_cards), and the latest reviews (orders'
+SEARCH_QUERIES = 5
+# the category tree (navigation, the breadcrumbs' parents), listing (+seller, profile), its
+# photos, the seller's count for sale (cold cache). The view is no longer an UPDATE here: it
+# is a cache counter flushed by listing_views_flush.
+DETAIL_QUERIES = 4
+DETAIL_QUERIES_WARM = 2  # the category tree and seller's count come from the cache
+# the category tree, member (+profile, follow counts), active count, the keyset page's keys,
+# its cards (rows and first photos: selectors.listing_cards), and the latest reviews (orders'
 # {% seller_reviews %} tag; it joins the reviewers' profiles)
 SELLER_QUERIES = 7
 
