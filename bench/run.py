@@ -15,8 +15,8 @@ What it does, all on 127.0.0.1 with loops bounded in count and time:
 3. For the floor (/api/health, no SQL) and every page, drives `hey` (Debian's package; its
    per-request CSV gives honest percentiles, no coordinated-omission "correction") at 1 and 4
    clients, and counts the page's SQL queries in-process with Django's test client. The floor
-   is measured again right before each page, which is compared with that measure: a shared
-   machine's speed drifts by tens of percent within a run.
+   is measured again right before each page (median of three runs), which is compared with
+   that measure: a shared machine's speed drifts by tens of percent within a run.
 4. Runs the mixed scenario with locust (headless, 50 users, 0.2–1.8 s think time, spawned
    gradually, anonymous and signed-in mix) from its own virtualenv (.venv-bench).
 5. Measures the worst-case photo upload (bench/photo_upload.py).
@@ -270,6 +270,13 @@ def hey(
         p99_ms=pct(0.99),
         errors=errors,
     )
+
+
+def floor_now(url: str, *, requests: int) -> float:
+    """The floor's req/s at 1 client now: the median of three runs, so that one stall of the
+    machine doesn't make the page measured next look faster than the floor."""
+    runs = [hey(url, clients=1, requests=max(requests, 200)).rps for _ in range(3)]
+    return statistics.median(runs)
 
 
 def discover(env: dict[str, str]) -> dict:
@@ -582,7 +589,7 @@ def main() -> int:
                 if page["name"] == "floor":
                     floor_url = url
                 elif floor_url:
-                    result.floor_rps = hey(floor_url, clients=1, requests=args.requests).rps
+                    result.floor_rps = floor_now(floor_url, requests=args.requests)
                     floor_samples.append(result.floor_rps)
                 for c in clients:
                     result.runs.append(hey(url, clients=c, requests=args.requests, **sent))
