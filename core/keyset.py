@@ -161,13 +161,24 @@ def keyset_page(
     queryset: QuerySet, *, keys: Sequence[str], cursor: str, per_page: int, salt: str
 ) -> KeysetPage:
     """The page of `queryset` ordered by `keys` that `cursor` points at (the first page for
-    "" or a bad cursor). One query (plus the queryset's prefetches).
+    "" or a bad cursor). One query (plus the queryset's prefetches; two queries when the
+    cursor's rows are gone).
 
     The first page has no previous page; walking back, the page that reaches the start has
-    none either. A cursor past the end (its rows were deleted) gives an empty page.
+    none either. A cursor whose rows are all gone (deleted since) gives the first page.
     """
     model = queryset.model
     position = decode(cursor, model, keys, salt=salt)
+    page = _page_at(queryset, keys, position, per_page=per_page, salt=salt)
+    if position is not None and not page.object_list:
+        return _page_at(queryset, keys, None, per_page=per_page, salt=salt)
+    return page
+
+
+def _page_at(
+    queryset: QuerySet, keys: Sequence[str], position, *, per_page: int, salt: str
+) -> KeysetPage:
+    model = queryset.model
     backwards = bool(position and position[1])
     rows = queryset.order_by(*ordering(keys, backwards=backwards))
     if position is not None:

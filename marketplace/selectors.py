@@ -355,8 +355,6 @@ def seller_listings_page(*, seller: User, cursor: str, per_page: int) -> KeysetP
         per_page=per_page,
         salt=SELLER_SHOP_CURSOR_SALT,
     )
-    if cursor and not page.object_list:
-        return seller_listings_page(seller=seller, cursor="", per_page=per_page)
     return replace(page, object_list=listing_cards([row.pk for row in page.object_list]))
 
 
@@ -380,16 +378,13 @@ def my_listings(*, seller: User) -> QuerySet[Listing]:
 def my_listings_page(*, seller: User, cursor: str, per_page: int) -> KeysetPage:
     """One keyset page of my_listings from `cursor` ("" for the first): no OFFSET, no COUNT.
     A cursor whose rows are gone gives page 1."""
-    page = keyset_page(
+    return keyset_page(
         my_listings(seller=seller),
         keys=MY_LISTINGS_KEYS,
         cursor=cursor,
         per_page=per_page,
         salt=MY_LISTINGS_CURSOR_SALT,
     )
-    if cursor and not page.object_list:
-        return my_listings_page(seller=seller, cursor="", per_page=per_page)
-    return page
 
 
 def favourites_of(*, user: User) -> QuerySet[Listing]:

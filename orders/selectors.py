@@ -162,16 +162,13 @@ ORDERS_PER_PAGE = 20
 def orders_page(orders: QuerySet[Order], *, cursor: str) -> KeysetPage:
     """One page of `orders` (orders_for_buyer or sales_for_seller) from `cursor` ("" for
     the first); a cursor whose orders are gone gives the first page."""
-    page = keyset_page(
+    return keyset_page(
         orders,
         keys=ORDER_LIST_KEYS,
         cursor=cursor,
         per_page=ORDERS_PER_PAGE,
         salt=ORDER_LIST_CURSOR_SALT,
     )
-    if cursor and not page.object_list:
-        return orders_page(orders, cursor="")
-    return page
 
 
 def sales_for_seller(*, user, status: str | None = None) -> QuerySet[Order]:
