@@ -3,8 +3,6 @@ visitors get home, category, listing and shop pages from Redis, and a change a s
 drops the pages that show it as soon as it commits."""
 
 import re
-import socket
-from collections.abc import Iterator
 from dataclasses import replace
 from decimal import Decimal
 
@@ -13,7 +11,6 @@ from django.core.cache import cache, caches
 from django.urls import reverse
 
 from accounts.tests.factories import UserFactory
-from core import cache as cache_module
 from core import page_cache
 from core.cache import ResilientRedisCache
 from core.maintenance import maintenance_set
@@ -25,7 +22,6 @@ from marketplace.services.listings import ListingDetails
 from marketplace.services.moderation import listing_set_hidden
 from marketplace.services.view_counts import listing_views_flush
 from marketplace.tests.factories import CategoryFactory, ListingFactory, ListingImageFactory
-from ops import health
 
 pytestmark = pytest.mark.django_db
 NONCE = re.compile(r"'nonce-([^']+)'")
@@ -393,23 +389,6 @@ def test_unstampable_change_drops_every_page(client, shop, monkeypatch):
     page_cache.stamp(["listing:1"])
     monkeypatch.undo()
     assert client.get(url)["X-Cache"] == "miss"
-
-
-@pytest.fixture
-def dead_redis(settings) -> Iterator[None]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))  # bound, not listening: connections are refused
-        port = sock.getsockname()[1]
-        settings.CACHES = {
-            "default": {
-                "BACKEND": "core.cache.ResilientRedisCache",
-                "LOCATION": f"redis://127.0.0.1:{port}/0",
-                "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.5},
-            }
-        }
-        yield
-    cache_module._outages.clear()
-    health._last_checks = None
 
 
 def test_redis_down_serves_uncached_pages(
