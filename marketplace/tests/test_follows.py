@@ -27,6 +27,25 @@ def follow_url(user) -> str:
 
 
 # --- Rules ------------------------------------------------------------------------------------
+
+
+def _walk_feed(buyer, *, size: int) -> list[int]:
+    """The ids of every feed page, following each page's cursor to the end."""
+    seen, cursor = [], None
+    while True:
+        page = selectors_follows.feed_page(user=buyer, cursor=cursor, size=size)
+        seen += [item.pk for item in page.listings]
+        cursor = page.next_cursor
+        if cursor is None:
+            return seen
+
+
+def _newest_first(listings) -> list[int]:
+    """The feed's order: published_at, then id, both descending."""
+    ordered = sorted(listings, key=lambda item: (item.published_at, item.pk), reverse=True)
+    return [item.pk for item in ordered]
+
+
 def test_follow_and_unfollow_are_idempotent(buyer, seller):
     """Following twice keeps one row; unfollowing twice is harmless."""
     first = follow_add(follower=buyer, seller_id=seller.pk)
@@ -194,17 +213,8 @@ def test_feed_cursor_pages_are_complete_and_do_not_overlap(buyer):
     same_time = timezone.now() - timedelta(hours=1)
     listings = [ListingFactory(seller=seller, published_at=same_time) for _ in range(4)]
     listings += [_listing(seller, minutes) for minutes in range(7)]
-    expected = [
-        item.pk
-        for item in sorted(listings, key=lambda item: (item.published_at, item.pk), reverse=True)
-    ]
-    seen, cursor = [], None
-    while True:
-        page = selectors_follows.feed_page(user=buyer, cursor=cursor, size=3)
-        seen += [item.pk for item in page.listings]
-        cursor = page.next_cursor
-        if cursor is None:
-            break
+    expected = _newest_first(listings)
+    seen = _walk_feed(buyer, size=3)
     assert seen == expected
 
 
@@ -286,17 +296,8 @@ def test_feed_takes_each_sellers_newest_and_merges_them_in_order(buyer):
     banned_item = _listing(banned, 0)
     banned.is_banned = True
     banned.save(update_fields=["is_banned"])
-    expected = [
-        item.pk
-        for item in sorted(listings, key=lambda item: (item.published_at, item.pk), reverse=True)
-    ]
-    seen, cursor = [], None
-    while True:
-        page = selectors_follows.feed_page(user=buyer, cursor=cursor, size=4)
-        seen += [item.pk for item in page.listings]
-        cursor = page.next_cursor
-        if cursor is None:
-            break
+    expected = _newest_first(listings)
+    seen = _walk_feed(buyer, size=4)
     assert seen == expected
     assert banned_item.pk not in seen
 

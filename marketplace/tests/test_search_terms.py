@@ -22,7 +22,7 @@ from marketplace.search.pg_query import analyse, build
 from marketplace.search.postgres import PostgresSearchBackend
 from marketplace.search.vocabulary import vocabulary_refresh
 from marketplace.tests.factories import CategoryFactory, ListingFactory
-from marketplace.tests.search_helpers import ids, item, plan_index_names
+from marketplace.tests.search_helpers import ids, item, plan_index_names, plan_nodes
 
 pytestmark = [
     pytest.mark.django_db,
@@ -200,20 +200,7 @@ def sample_plans(queries: list[dict]) -> list[dict]:
 
 def estimated_rows(plan: dict, relation: str = "marketplace_listing") -> float:
     """The planner's rows for the scan of `relation` (before the LIMIT)."""
-    found: list[float] = []
-
-    def walk(node) -> None:
-        if isinstance(node, dict):
-            if node.get("Relation Name") == relation:
-                found.append(node["Plan Rows"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(plan)
-    return found[0]
+    return next(n["Plan Rows"] for n in plan_nodes(plan) if n.get("Relation Name") == relation)
 
 
 def test_a_hyphenated_word_is_one_lexeme_the_planner_estimates_well(catalog):
