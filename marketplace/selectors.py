@@ -143,20 +143,14 @@ def _images_prefetch(lookup: str = "images") -> Prefetch:
     return Prefetch(lookup, queryset=ListingImage.objects.order_by("position", "id"))
 
 
-def _with_card_data(listings: QuerySet[Listing]) -> QuerySet[Listing]:
-    return listings.select_related("category", "seller__profile").prefetch_related(
-        _images_prefetch()
-    )
-
-
 def listings_new_in(*, limit: int = 12) -> list[Card]:
     """The cards of the latest listings for sale, newest first (two queries)."""
     return _cards(Listing.objects.for_sale().order_by("-published_at", "-id")[:limit])
 
 
 def listings_search(*, filters: ListingFilters) -> QuerySet[Listing]:
-    """Listings for sale matching `filters`, sorted ("relevance" sorts as "newest" here),
-    ready for cards: every match, for callers that need them all (the saved-search digest).
+    """Listings for sale matching `filters`, sorted ("relevance" sorts as "newest" here):
+    every match, for callers that need them all (the saved-search digest).
 
     The text match is the search page's (marketplace.search.filtering.text_match: full text
     on PostgreSQL, substrings on SQLite), so the digest and the page agree.
@@ -165,7 +159,7 @@ def listings_search(*, filters: ListingFilters) -> QuerySet[Listing]:
         category_descendant_ids(filters.category.pk) if filters.category is not None else None
     )
     listings = listings_matching(filters, text=text_match(filters.q), category_ids=category_ids)
-    return _with_card_data(listings.order_by(*SORTS.get(filters.sort, SORTS["newest"])))
+    return listings.order_by(*SORTS.get(filters.sort, SORTS["newest"]))
 
 
 def brands_popular(*, limit: int = 8) -> list[dict]:
@@ -392,9 +386,12 @@ def favourites_of(*, user: User) -> QuerySet[Listing]:
 
     Each has `price_dropped_from`: the price when it was saved if it is lower now, else None
     (the "Price dropped" pill)."""
-    return _with_card_data(
+    # Loaded for cards (marketplace.cards.card_of): seller, profile and photos.
+    return (
         Listing.objects.visible()
         .filter(favourites__user=user)
+        .select_related("seller__profile")
+        .prefetch_related(_images_prefetch())
         .annotate(
             price_dropped_from=Case(
                 When(favourites__saved_price__gt=F("price"), then=F("favourites__saved_price")),

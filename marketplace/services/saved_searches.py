@@ -211,7 +211,6 @@ def _digest_sections(claimed: Claimed) -> tuple[list[DigestSection], int]:
         parts.append(
             selectors.listings_search(filters=filters)
             .filter(published_at__gt=since)
-            .prefetch_related(None)
             .order_by()
             .annotate(saved_search_id=Value(search.pk, output_field=IntegerField()))
             .values_list("pk", "saved_search_id", "published_at")
