@@ -180,14 +180,17 @@ class PageCacheMiddleware:
         seconds = settings.PAGE_CACHE_SECONDS
         if seconds <= 0 or not _eligible(request):
             return self.get_response(request)
+        # A hard reload (Cache-Control: no-cache) skips the copy; the render is kept only from
+        # a visit without a CSRF cookie. With neither, there is nothing to read or write.
+        reads_copy, keeps_render = not _asks_for_fresh(request), _storable(request)
+        if not (reads_copy or keeps_render):
+            return _missed(self.get_response(request))
         key = page_key(request)
-        # A hard reload (Cache-Control: no-cache) asks for a fresh render, which is stored.
-        wants_stored = not _asks_for_fresh(request)
         # One round trip: the page, the clock, the epoch and the stamps of the tags this page
         # had last time this process saw it (maintenance.is_enabled keeps its answer a second).
         known = _known_tags.get(key, ())
-        wanted = [key] if wants_stored else []
-        found = cache.get_many([*wanted, CLOCK_KEY, EPOCH_KEY, *map(tag_key, known)])
+        page = [key] if reads_copy else []
+        found = cache.get_many([*page, CLOCK_KEY, EPOCH_KEY, *map(tag_key, known)])
         epoch, entry = found.get(EPOCH_KEY), found.get(key)
         if (
             entry is not None
@@ -196,19 +199,21 @@ class PageCacheMiddleware:
             and not maintenance.is_enabled()
         ):
             return _replay(entry)
-        if not _storable(request):
-            response = self.get_response(request)
-            response.headers["X-Cache"] = "miss"
-            return response
+        if not keeps_render:
+            return _missed(self.get_response(request))
         # Read before the view runs: a change committed after this read stamps its tags
         # with a later tick, so this render can never pass for newer than it is.
         started = found.get(CLOCK_KEY) or _start(CLOCK_KEY, int(time.time() * 1000))
         epoch = epoch or _start(EPOCH_KEY, secrets.token_hex(8))
-        response = self.get_response(request)
-        response.headers["X-Cache"] = "miss"
+        response = _missed(self.get_response(request))
         if started is not None and epoch is not None and _shareable(request, response):
             _store(request, response, key=key, epoch=epoch, started=started, seconds=seconds)
         return response
+
+
+def _missed(response: HttpResponseBase) -> HttpResponseBase:
+    response.headers["X-Cache"] = "miss"
+    return response
 
 
 def _personal_cookies() -> tuple[str, ...]:
