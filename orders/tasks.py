@@ -44,26 +44,36 @@ def review_received_email(review_id: int) -> bool:
 
 # --- Enqueue after commit (what services call) ---------------------------------------------
 def queue_order_email(*, template: str, order_id: int, to_buyer: bool) -> None:
-    """Send after the surrounding transaction commits, as the task orders.tasks.order_email;
-    a mail failure (or an unreachable queue) is logged and never undoes the order."""
-
-    def enqueue() -> None:
-        try:
-            order_email.enqueue(template, order_id, to_buyer)
-        except Exception:
-            logger.exception("order email %s for order %s failed", template, order_id)
-
-    transaction.on_commit(enqueue)
+    """Send after the surrounding transaction commits, as the task orders.tasks.order_email."""
+    _enqueue_after_commit(
+        order_email,
+        template,
+        order_id,
+        to_buyer,
+        what=f"order email {template} for order {order_id}",
+    )
 
 
 def queue_offer_email(*, offer_id: int, template: str, to_buyer: bool, outcome: str = "") -> None:
-    """Send after the surrounding transaction commits, as the task orders.tasks.offer_email;
-    a mail failure (or an unreachable queue) is logged and never undoes the offer."""
+    """Send after the surrounding transaction commits, as the task orders.tasks.offer_email."""
+    _enqueue_after_commit(
+        offer_email,
+        offer_id,
+        template,
+        to_buyer,
+        outcome,
+        what=f"offer email {template} for offer {offer_id}",
+    )
+
+
+def _enqueue_after_commit(email_task, *args, what: str) -> None:
+    """Enqueue `email_task` once the transaction commits; a mail failure (or an unreachable
+    queue) is logged and never undoes the order or offer."""
 
     def enqueue() -> None:
         try:
-            offer_email.enqueue(offer_id, template, to_buyer, outcome)
+            email_task.enqueue(*args)
         except Exception:
-            logger.exception("offer email %s for offer %s failed", template, offer_id)
+            logger.exception("%s failed", what)
 
     transaction.on_commit(enqueue)
