@@ -160,6 +160,8 @@ TEMPLATES = [
                 "threadly.seo.page_meta",
                 "messaging.context_processors.inbox",
             ],
+            # {% url %} remembering the URLs that take no arguments (core.template_urls).
+            "builtins": ["core.template_urls"],
         },
     },
 ]
@@ -535,7 +537,7 @@ STORAGES = {
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG or RUNNING_TESTS
-        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        else "core.static_storage.ManifestStaticStorage"
     },
 }
 
