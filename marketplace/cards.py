@@ -2,32 +2,26 @@
 
 A card (components.html#listing_card) is the same for every viewer. It is rendered from a
 `Card` alone, plain data read from the listing, its first photo and its seller's rating, and
-its cache key is a digest of that `Card`, of the card templates' source, the language and the
-release: a listing that changes has a new key at once, so nothing is ever invalidated or
-stale. A page of cards is one `get_many` and, for the cards not seen yet, one `set_many`.
-Pages that only have ids (browse, search) load `Card`s in two light queries
-(selectors.listing_cards) instead of model instances with their photos.
+cached by that content (core.fragments): a listing that changes has a new key at once, so
+nothing is ever invalidated or stale. A page of cards is one `get_many` and, for the cards not
+seen yet, one `set_many`. Pages that only have ids (browse, search) load `Card`s in two light
+queries (selectors.listing_cards) instead of model instances with their photos.
 """
 
-import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import cache
+from functools import partial
 
-from django.conf import settings
-from django.core.cache import cache as django_cache
 from django.template.loader import get_template
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import get_language
 
+from core import fragments
 from marketplace.models import Listing, ListingImage, listing_url, media_url, photo_srcset
 
 CARD_TEMPLATE = "marketplace/components.html#listing_card"
 # The templates a card is rendered from: their source is part of every key.
 CARD_SOURCES = ("marketplace/components.html", "marketplace/social.html")
-# Keys are content digests, so a kept card is never wrong; the TTL only bounds the memory.
-CARD_CACHE_SECONDS = 60 * 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,19 +101,8 @@ def card_of(listing: Listing) -> Card:
     )
 
 
-@cache
-def _templates_digest() -> str:
-    """The card templates' source, hashed once per process (a deploy starts new processes)."""
-    digest = hashlib.sha256()
-    for name in CARD_SOURCES:
-        digest.update(get_template(name).template.source.encode())
-    return digest.hexdigest()[:16]
-
-
 def card_key(card: Card) -> str:
-    # The release too: settings that change how a value is shown come with a deploy.
-    release = (settings.VERSION, _templates_digest(), get_language(), settings.MEDIA_URL)
-    return "card:" + hashlib.sha256(repr((release, card)).encode()).hexdigest()[:32]
+    return fragments.content_key("card", card, sources=CARD_SOURCES)
 
 
 def render_card(card: Card) -> SafeString:
@@ -129,20 +112,6 @@ def render_card(card: Card) -> SafeString:
 
 def render_cards(items: Iterable[Card | Listing]) -> list[SafeString]:
     """The cards of `items` (Cards, or listings loaded for cards), in order: from the cache
-    where it has them, rendered and stored otherwise. In DEBUG every card is rendered, so an
-    edited template shows at once."""
+    where it has them, rendered and stored otherwise (every one in DEBUG)."""
     cards = [item if isinstance(item, Card) else card_of(item) for item in items]
-    if settings.DEBUG:
-        return [render_card(card) for card in cards]
-    keys = [card_key(card) for card in cards]
-    found = django_cache.get_many(keys)
-    missing: dict[str, SafeString] = {}
-    html: list[SafeString] = []
-    for key, card in zip(keys, cards, strict=True):
-        text = found.get(key)
-        if text is None:
-            text = missing[key] = render_card(card)
-        html.append(mark_safe(text))  # noqa: S308 - stored from render_card above
-    if missing:
-        django_cache.set_many(missing, CARD_CACHE_SECONDS)
-    return html
+    return fragments.cached_html([(card_key(card), partial(render_card, card)) for card in cards])

@@ -25,6 +25,7 @@ from marketplace.forms import (
     ListingForm,
     SavedSearchForm,
 )
+from marketplace.listing_parts import listing_parts
 from marketplace.models import Listing
 from marketplace.rules import listing_is_for_sale
 from marketplace.search import get_backend
@@ -117,15 +118,20 @@ def listing_detail(request: HttpRequest, pk: int, slug: str) -> HttpResponse:
     services.listing_record_view(listing=listing, viewer=request.user)
     is_owner = request.user.is_authenticated and request.user.pk == listing.seller_id
     images = selectors.listing_photos(listing_id=listing.pk)
+    parts = listing_parts(
+        request=request,
+        listing=listing,
+        images=images,
+        seller_active_count=selectors.seller_active_listing_count(seller=listing.seller),
+    )
     response = render(
         request,
         "marketplace/listing_detail.html",
         {
             "listing": listing,
-            "images": images,
+            "parts": parts,
             "cover": images[0] if images else None,
             "seller": listing.seller,
-            "seller_active_count": selectors.seller_active_listing_count(seller=listing.seller),
             "is_owner": is_owner,
             "actions": services.listing_actions(listing, request.user),
             "for_sale": listing_is_for_sale(listing),

@@ -63,9 +63,10 @@ def test_counts_the_cache_could_not_take_are_sent_with_the_next_flush(monkeypatc
 
 
 @pytest.mark.django_db
-def test_a_warm_anonymous_listing_page_makes_three_round_trips(client, monkeypatch):
+def test_a_warm_anonymous_listing_page_makes_four_round_trips(client, monkeypatch):
     """The category tree (read once for the navigation and the listing's category path) and
-    the seller's count (one GET each), then one pipeline with the view counter. The
+    the seller's count (one GET each), the page's cached parts (one MGET: they are keyed by
+    what they show, the count included), then one pipeline with the view counter. The
     maintenance state is remembered for a second and the request metrics go out once a
     second per process: neither costs this request a round trip."""
     from core import maintenance
@@ -78,7 +79,7 @@ def test_a_warm_anonymous_listing_page_makes_three_round_trips(client, monkeypat
     client.get(listing.get_absolute_url())
     with redis_round_trips() as calls:
         assert client.get(listing.get_absolute_url()).status_code == 200
-    assert sorted(calls) == ["GET", "GET", "PIPELINE"]
+    assert sorted(calls) == ["GET", "GET", "MGET", "PIPELINE"]
 
 
 @pytest.mark.django_db

@@ -1,0 +1,107 @@
+"""The viewer-independent parts of a listing's page come from the cache by what they show
+(marketplace.listing_parts): rendered once, never stale, never anyone's own."""
+
+import re
+from decimal import Decimal
+
+import pytest
+
+from accounts.models import Profile
+from accounts.tests.factories import UserFactory
+from marketplace import listing_parts
+from marketplace.models import Listing, ListingImage
+from marketplace.tests.factories import ListingFactory, ListingImageFactory
+
+pytestmark = pytest.mark.django_db
+
+# A hard reload: the page is rendered, not read from the page cache.
+FRESH = {"Cache-Control": "no-cache"}
+
+
+@pytest.fixture
+def listing() -> Listing:
+    listing = ListingFactory(title="Wool coat", brand="COS", size="L", description="Warm.")
+    ListingImageFactory(listing=listing, position=0)
+    return listing
+
+
+@pytest.fixture
+def renders(monkeypatch) -> list[str]:
+    """The names of the parts rendered (not read from the cache) from now on."""
+    rendered: list[str] = []
+    real = listing_parts._render
+
+    def counting(name, context):
+        rendered.append(name)
+        return real(name, context)
+
+    monkeypatch.setattr(listing_parts, "_render", counting)
+    return rendered
+
+
+def test_parts_are_rendered_once_then_come_from_the_cache(client, listing, renders):
+    first = client.get(listing.get_absolute_url(), headers=FRESH).content
+    assert renders == list(listing_parts.PARTS)
+    renders.clear()
+    again = client.get(listing.get_absolute_url(), headers=FRESH).content
+    assert renders == []
+    assert _without_nonces(again) == _without_nonces(first)
+
+
+@pytest.mark.parametrize(
+    ("change", "shown"),
+    [
+        (
+            lambda listing: Listing.objects.filter(pk=listing.pk).update(title="Linen coat"),
+            "Linen coat",
+        ),
+        (
+            lambda listing: Listing.objects.filter(pk=listing.pk).update(price=Decimal("19.00")),
+            "€19.00",
+        ),
+        (
+            lambda listing: Listing.objects.filter(pk=listing.pk).update(description="Moth-free."),
+            "Moth-free.",
+        ),
+        (
+            lambda listing: Profile.objects.filter(user=listing.seller).update(
+                display_name="Ada Vintage"
+            ),
+            "Ada Vintage",
+        ),
+        (lambda listing: ListingImage.objects.filter(listing=listing).delete(), "No photos yet."),
+    ],
+    ids=["title", "price", "description", "seller-name", "photos"],
+)
+def test_a_change_no_signal_reports_is_on_the_page_at_once(client, listing, change, shown):
+    """Bulk writes reach no invalidation at all, yet the page shows them: the parts' key is
+    what they show, so the old parts stay in the cache unused."""
+    assert shown not in client.get(listing.get_absolute_url(), headers=FRESH).content.decode()
+    change(listing)
+    assert shown in client.get(listing.get_absolute_url(), headers=FRESH).content.decode()
+
+
+def test_the_seller_and_a_shopper_share_parts_that_hold_nothing_of_either(client, listing, renders):
+    """The seller's visit stores the parts; a shopper's visit reuses them and sees their own
+    controls, not the seller's."""
+    client.force_login(listing.seller)
+    owner_page = client.get(listing.get_absolute_url()).content.decode()
+    assert "Edit listing" in owner_page
+    renders.clear()
+    client.force_login(UserFactory())
+    shopper_page = client.get(listing.get_absolute_url()).content.decode()
+    assert renders == []
+    assert "Edit listing" not in shopper_page
+    assert "Wool coat" in shopper_page
+
+
+def test_debug_renders_every_part(client, listing, settings, renders):
+    client.get(listing.get_absolute_url(), headers=FRESH)
+    settings.DEBUG = True
+    renders.clear()
+    client.get(listing.get_absolute_url(), headers=FRESH)
+    assert renders == list(listing_parts.PARTS)
+
+
+def _without_nonces(content: bytes) -> bytes:
+    return re.sub(rb'nonce="[^"]*"', b"", content)
