@@ -7,6 +7,7 @@ from django.core.cache import cache, caches
 
 from accounts.tests.factories import UserFactory
 from core import maintenance, metrics
+from marketplace.services import view_counts
 from messaging.tests.pusher_server import pusher_server  # noqa: F401 (a fixture)
 from messaging.tests.realtime_support import participant_check  # noqa: F401 (a fixture)
 from orders.tests.gateway_support import gateway_log  # noqa: F401 (a fixture)
@@ -38,13 +39,15 @@ def _isolated_media_and_cache(settings, tmp_path, monkeypatch):
     }
     cache.clear()
     # Tests see the cache as it is on each request: the maintenance state is read every time
-    # and request metrics are sent at once (the tests of the per-process second and of the
-    # buffered metrics set their own intervals); nothing a process remembers leaks between
-    # tests.
+    # and request metrics and listing views are sent at once (the tests of the per-process
+    # second and of the buffers set their own intervals); nothing a process remembers leaks
+    # between tests.
     monkeypatch.setattr(maintenance, "RECHECK_SECONDS", 0.0)
     monkeypatch.setattr(metrics, "FLUSH_SECONDS", 0.0)
+    monkeypatch.setattr(view_counts, "FLUSH_SECONDS", 0.0)
     maintenance.forget()
     metrics.discard_pending()
+    view_counts.discard_pending()
     yield
     cache.clear()
 

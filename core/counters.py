@@ -3,15 +3,58 @@
 `add()` adds to several counters at once: one pipelined round trip on Redis
 (core.cache.ResilientRedisCache.incr_many), incr/add per key on other caches (local memory in
 development and tests). It never raises: a counter the cache can't take is simply not counted.
+
+A `Buffer` adds counts up in the process and sends them at most once per interval with `add()`,
+so a request that counts something (its metrics, a listing view) pays no round trip of its own.
 """
 
+import atexit
 import logging
+import threading
+import time
+from collections import Counter
 
 from django.core.cache import cache
 
 from core.cache import CacheUnavailable
 
 logger = logging.getLogger(__name__)
+
+
+class Buffer:
+    """Counts held by this process and sent in one round trip at most once per `flush_after`
+    seconds (checked when counts are added: a quiet process's last counts wait for its next
+    one, or for its exit). Counts the cache can't take are kept for the next try."""
+
+    def __init__(self, *, timeout: int) -> None:
+        self.timeout = timeout
+        self._pending: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        self._flushed_at = 0.0
+        atexit.register(self.flush)  # a worker that stops sends what it holds
+
+    def add(self, increments: dict[str, int], *, flush_after: float) -> None:
+        with self._lock:
+            self._pending.update(increments)
+        if time.monotonic() - self._flushed_at >= flush_after:
+            self.flush()
+
+    def flush(self) -> None:
+        with self._lock:
+            self._flushed_at = time.monotonic()
+            if not self._pending:
+                return
+            increments = dict(self._pending)
+            self._pending.clear()
+        if not add(increments, timeout=self.timeout):
+            with self._lock:
+                self._pending.update(increments)
+
+    def discard(self) -> None:
+        """Forget the unsent counts (tests start each case from an empty cache)."""
+        with self._lock:
+            self._pending.clear()
+        self._flushed_at = 0.0
 
 
 def add(increments: dict[str, int], *, timeout: int) -> bool:

@@ -2,14 +2,11 @@
 
 Per minute: a request count, a 5xx count and a latency histogram (fixed buckets). Each process
 adds its requests up in memory and sends them at most once per FLUSH_SECONDS, in one pipelined
-round trip (core.counters), so a request costs no Redis round trip of its own; a process's last
-second waits for its next request (or a snapshot in that process).
+round trip (core.counters.Buffer), so a request costs no Redis round trip of its own.
 `snapshot(minutes=...)` adds up the last minutes for ops_status.
 """
 
-import threading
 import time
-from collections import Counter
 from dataclasses import dataclass
 
 from django.core.cache import cache
@@ -22,9 +19,7 @@ OVERFLOW_MS = 10_000
 TTL = 2 * 3600
 FLUSH_SECONDS = 1.0
 
-_pending: Counter[str] = Counter()
-_pending_lock = threading.Lock()
-_flushed_at = 0.0
+_buffer = counters.Buffer(timeout=TTL)
 
 
 @dataclass(frozen=True)
@@ -51,34 +46,21 @@ def record(*, duration_ms: float, status_code: int, now: float | None = None) ->
     """Add one request to its minute (sent with the next flush). Never raises: metrics must not
     break requests."""
     minute = int((now or time.time()) // 60)
-    with _pending_lock:
-        _pending[f"metrics:{minute}:n"] += 1
-        _pending[f"metrics:{minute}:b{_bucket(duration_ms)}"] += 1
-        if status_code >= 500:
-            _pending[f"metrics:{minute}:e"] += 1
-    if time.monotonic() - _flushed_at >= FLUSH_SECONDS:
-        flush()
+    increments = {f"metrics:{minute}:n": 1, f"metrics:{minute}:b{_bucket(duration_ms)}": 1}
+    if status_code >= 500:
+        increments[f"metrics:{minute}:e"] = 1
+    _buffer.add(increments, flush_after=FLUSH_SECONDS)
 
 
 def flush() -> None:
-    """Send this process's pending counts in one round trip; kept for the next try when the
-    cache is unreachable (a minute's counts expire with the minute's keys anyway)."""
-    global _flushed_at
-    with _pending_lock:
-        _flushed_at = time.monotonic()
-        if not _pending:
-            return
-        increments = dict(_pending)
-        _pending.clear()
-    if not counters.add(increments, timeout=TTL):
-        with _pending_lock:
-            _pending.update(increments)
+    """Send this process's pending counts now (kept for the next try when the cache is
+    unreachable; a minute's counts expire with the minute's keys anyway)."""
+    _buffer.flush()
 
 
 def discard_pending() -> None:
     """Forget this process's unsent counts (tests start each case from an empty cache)."""
-    with _pending_lock:
-        _pending.clear()
+    _buffer.discard()
 
 
 def snapshot(*, minutes: int = 15, now: float | None = None) -> Snapshot:

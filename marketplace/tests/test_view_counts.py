@@ -121,3 +121,19 @@ def test_the_counter_works_on_the_local_memory_cache(settings):
         assert counters.take([_key(7)]) == {}
     finally:
         module.cache = original
+
+
+def test_a_process_holds_its_views_and_sends_them_once_per_interval(monkeypatch):
+    """Views within the interval stay in the process (no round trip each) and all reach the
+    cache counter with the next send."""
+    from marketplace.services import view_counts
+
+    listing = ListingFactory()
+    monkeypatch.setattr(view_counts, "FLUSH_SECONDS", 60.0)
+    view_counts.discard_pending()  # the first view is sent at once
+    for _ in range(5):
+        listing_record_view(listing=listing, viewer=None)
+    assert cache.get(_key(listing.pk)) == 1
+    view_counts._views.flush()
+    assert cache.get(_key(listing.pk)) == 5
+    assert listing_views_flush() == 5
