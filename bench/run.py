@@ -9,8 +9,9 @@
 What it does, all on 127.0.0.1 with loops bounded in count and time:
 
 1. Prepares a PostgreSQL database of its own (BENCH_DATABASE_URL, default
-   postgres://root@127.0.0.1:5432/threadly_bench): migrate, `seed_demo --listings 100000
-   --sellers 2000` unless it already holds that many, then ANALYZE. Redis db 15 is the cache.
+   postgres://root@127.0.0.1:5432/threadly_bench): migrate (with --skip-seed too), `seed_demo
+   --listings 100000 --sellers 2000` unless it already holds that many or --skip-seed, then
+   VACUUM ANALYZE. Redis db 15 is the cache.
 2. Starts gunicorn with production settings (DEBUG off, 2 sync workers, gunicorn.conf.py).
 3. For the floor (/api/health, no SQL) and every page, drives `hey` (Debian's package; its
    per-request CSV gives honest percentiles, no coordinated-omission "correction") at 1 and 4
@@ -134,17 +135,21 @@ def ensure_database(database_url: str) -> None:
             conn.execute(f'CREATE DATABASE "{name}"')  # name comes from our own setting
 
 
-def prepare(env: dict[str, str], *, listings: int, sellers: int) -> None:
+def prepare(env: dict[str, str], *, listings: int, sellers: int, seed: bool) -> None:
+    """Migrate the bench database (always: a checkout with a new migration must not be
+    measured on the old schema), seed it unless `seed` is off, then VACUUM ANALYZE (a new
+    index on an expression has no statistics until then)."""
     ensure_database(env["DATABASE_URL"])
     print("migrate…", flush=True)
     manage(env, "migrate", "--noinput", "-v0")
-    print(f"seed_demo --listings {listings} --sellers {sellers} (minutes the first time)…")
-    subprocess.run(  # noqa: S603
-        [PY, "manage.py", "seed_demo", "--listings", str(listings), "--sellers", str(sellers)],
-        cwd=ROOT,
-        env=env,
-        check=True,
-    )
+    if seed:
+        print(f"seed_demo --listings {listings} --sellers {sellers} (minutes the first time)…")
+        subprocess.run(  # noqa: S603
+            [PY, "manage.py", "seed_demo", "--listings", str(listings), "--sellers", str(sellers)],
+            cwd=ROOT,
+            env=env,
+            check=True,
+        )
     import psycopg
 
     with psycopg.connect(env["DATABASE_URL"], autocommit=True) as conn:
@@ -545,8 +550,8 @@ def main() -> int:
         # Step 3 counts each page's queries on "default": with replicas its reads would go
         # elsewhere and count as none. The site under load keeps its own replicas.
         env.pop("DATABASE_REPLICA_URLS", None)
-    if not args.skip_seed and not args.target:
-        prepare(env, listings=args.listings, sellers=args.sellers)
+    if not args.target:
+        prepare(env, listings=args.listings, sellers=args.sellers, seed=not args.skip_seed)
     # Production settings serve hashed static files from the manifest: a fresh clone has none.
     subprocess.run(  # noqa: S603
         [PY, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"],

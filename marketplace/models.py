@@ -168,10 +168,14 @@ class Listing(TimeStampedModel):
                 fields=["seller", "status", "-published_at", "-id"], name="listing_seller_shop"
             ),
             models.Index(fields=["price"], name="listing_price"),
-            # Filters compare LOWER(size) / LOWER(brand) with LOWER(value): these indexes match.
-            models.Index(Lower("size"), name="listing_size_ci"),
-            models.Index(fields=["condition"], name="listing_condition"),
-            models.Index(Lower("brand"), name="listing_brand_ci"),
+            # The brand, size and condition filters (LOWER(brand) and LOWER(size) compared with
+            # LOWER(value)): every combination of them is the leading columns of one of these,
+            # so a combination is one index range, not a BitmapAnd of three large ones.
+            models.Index(
+                Lower("brand"), Lower("size"), "condition", name="listing_brand_size_condition"
+            ),
+            models.Index(Lower("size"), "condition", name="listing_size_condition"),
+            models.Index("condition", Lower("brand"), name="listing_condition_brand"),
             models.Index(fields=["deleted_at"], name="listing_deleted_at"),
         ]
         constraints = [

@@ -85,8 +85,8 @@ def listings_matching(
     `category_ids` (a category's subtree, or None for all) and the filters in `filters`
     except those named in `skip` (any of FACET_FILTERS).
 
-    Size and brand compare LOWER(column) with LOWER(value): the indexes listing_size_ci and
-    listing_brand_ci are on exactly that expression.
+    Size and brand compare LOWER(column) with LOWER(value), the expressions the facet indexes
+    hold (listing_brand_size_condition, listing_size_condition, listing_condition_brand).
     """
     listings = Listing.objects.for_sale()
     if text is not None:

@@ -12,6 +12,7 @@ from django.utils import timezone
 from marketplace import selectors
 from marketplace.models import Listing
 from marketplace.search import ListingFilters, cursors
+from marketplace.search import engine as search_engine
 from marketplace.search import facets as search_facets
 from marketplace.search.filtering import FACET_FILTERS, listings_matching, text_match
 from marketplace.tests.factories import CategoryFactory, ListingFactory
@@ -94,6 +95,12 @@ def sample_query(filters: ListingFilters):
     ]
 
 
+def matches_query(filters: ListingFilters):
+    """All the matches when the sample shows they are few (as engine._measure fetches them)."""
+    listings = listings_matching(filters, text=text_match(filters.q), category_ids=None)
+    return listings.values_list(*search_facets.COLUMNS)[: search_engine.TOTAL_CAP + 1]
+
+
 def test_a_rare_word_uses_the_search_index(catalog):
     """A word in a few listings, or in none, typed whole or still being typed (a prefix), is
     found through the GIN index on the search vector."""
@@ -109,15 +116,34 @@ def test_a_common_word_walks_the_newest_index_and_stops(catalog):
 
 
 def test_size_filter_uses_the_lower_size_index(catalog):
-    """?size=xxxl compares LOWER(size) to LOWER(value), the expression listing_size_ci holds."""
-    assert "listing_size_ci" in index_names(page_query(ListingFilters(size="xxxl")))
+    """?size=xxxl compares LOWER(size) to LOWER(value), the expression listing_size_condition
+    starts with."""
+    assert "listing_size_condition" in index_names(page_query(ListingFilters(size="xxxl")))
 
 
 def test_brand_filter_uses_a_lower_brand_index(catalog):
-    """?brand=lock & co uses an index on LOWER(brand): listing_brand_ci or the partial
-    listing_brand_prefix (text_pattern_ops also answers equality)."""
+    """?brand=lock & co uses an index on LOWER(brand): listing_brand_size_condition or the
+    partial listing_brand_prefix (text_pattern_ops also answers equality)."""
     names = index_names(page_query(ListingFilters(brand="LOCK & CO")))
-    assert names & {"listing_brand_ci", "listing_brand_prefix"}
+    assert names & {"listing_brand_size_condition", "listing_brand_prefix"}
+
+
+@pytest.mark.parametrize(
+    ("filters", "index"),
+    [
+        ({"brand": "cos", "size": "m", "condition": "good"}, "listing_brand_size_condition"),
+        ({"brand": "cos", "size": "m"}, "listing_brand_size_condition"),
+        ({"size": "m", "condition": "good"}, "listing_size_condition"),
+        ({"condition": "good", "brand": "cos"}, "listing_condition_brand"),
+    ],
+    ids=["brand+size+condition", "brand+size", "size+condition", "condition+brand"],
+)
+def test_facet_filters_together_read_one_index_range(catalog, filters, index):
+    """Each combination of the brand, size and condition filters is the leading columns of
+    one index: fetching its matches reads that range instead of ANDing large bitmaps."""
+    plan = json.loads(matches_query(ListingFilters(**filters)).explain(format="json"))
+    assert index in plan_index_names(plan)
+    assert "BitmapAnd" not in json.dumps(plan)
 
 
 def test_category_filter_uses_the_category_index(catalog):
