@@ -1,6 +1,6 @@
 """Read-side queries of the marketplace. Each returns rows ready to render (no N+1)."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from urllib.parse import urlencode
 
@@ -420,6 +420,18 @@ def is_favourited(*, user: User, listing_id: int) -> bool:
     if not user.is_authenticated:
         return False
     return Favourite.objects.filter(user=user, listing_id=listing_id).exists()
+
+
+def first_photos(listing_ids: Iterable[int]) -> dict[int, ListingImage]:
+    """The first photo of each of these listings that has photos, by listing id: one plain
+    query (a sliced prefetch compiles a window function, milliseconds for a handful of rows)."""
+    photos: dict[int, ListingImage] = {}
+    images = ListingImage.objects.filter(listing_id__in=set(listing_ids)).order_by(
+        "listing_id", "position", "id"
+    )
+    for image in images:
+        photos.setdefault(image.listing_id, image)
+    return photos
 
 
 def listing_images(*, listing: Listing) -> list[ListingImage]:

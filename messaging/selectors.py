@@ -15,7 +15,6 @@ from django.db.models import (
     IntegerField,
     Max,
     OuterRef,
-    Prefetch,
     Q,
     QuerySet,
     Subquery,
@@ -26,7 +25,7 @@ from django.db.models.functions import Coalesce
 from django.http import Http404
 
 from accounts.models import User
-from marketplace.models import ListingImage
+from marketplace.selectors import first_photos
 from messaging.models import Block, Conversation, Message
 
 INBOX_LIMIT = 50
@@ -39,20 +38,12 @@ def _participant(user: User) -> Q:
     return Q(buyer_id=user.pk) | Q(seller_id=user.pk)
 
 
-def _first_photo() -> Prefetch:
-    return Prefetch(
-        "listing__images",
-        queryset=ListingImage.objects.order_by("position", "id")[:1],
-        to_attr="first_photos",
-    )
-
-
 def inbox(*, user: User, limit: int = INBOX_LIMIT) -> list[Conversation]:
     """`user`'s conversations with at least one message, most recent first, each with the
     other member (+ profile), the listing and its first photo (`listing.first_photos`), the
     last message and `unread` (messages from the other member or Threadly not yet read).
 
-    Three queries whatever the number of conversations (rows, photos and nothing else).
+    Three queries whatever the number of conversations (rows, members, photos).
     """
     unread = (
         Message.objects.filter(conversation=OuterRef("pk"), id__gt=OuterRef("my_read_id"))
@@ -64,8 +55,7 @@ def inbox(*, user: User, limit: int = INBOX_LIMIT) -> list[Conversation]:
     )
     conversations = (
         Conversation.objects.filter(_participant(user), last_message__isnull=False)
-        .select_related("listing", "buyer__profile", "seller__profile", "last_message")
-        .prefetch_related(_first_photo())
+        .select_related("listing", "last_message")
         .annotate(
             my_read_id=Case(
                 When(buyer_id=user.pk, then=F("buyer_read_id")),
@@ -76,11 +66,31 @@ def inbox(*, user: User, limit: int = INBOX_LIMIT) -> list[Conversation]:
         .order_by("-last_message_at", "-id")[:limit]
     )
     rows = list(conversations)
-    for conversation in rows:
+    _attach_members(rows, user=user)
+    return rows
+
+
+def _attach_members(conversations: list[Conversation], *, user: User) -> None:
+    """Set each conversation's buyer and seller (with profiles) from one query, `other` (the
+    participant who isn't `user`), and its listing's `first_photos` ([the cover] or []) from
+    another. Joined into the conversations' query instead, the two members and their profiles
+    made it a seven-table join whose planning alone took 2.5 ms."""
+    ids = {
+        pk
+        for conversation in conversations
+        for pk in (conversation.buyer_id, conversation.seller_id)
+    }
+    members = User.objects.select_related("profile").in_bulk(ids) if ids else {}
+    for conversation in conversations:
+        conversation.buyer = members[conversation.buyer_id]
+        conversation.seller = members[conversation.seller_id]
         conversation.other = (
             conversation.seller if conversation.buyer_id == user.pk else conversation.buyer
         )
-    return rows
+    covers = first_photos(conversation.listing_id for conversation in conversations)
+    for conversation in conversations:
+        cover = covers.get(conversation.listing_id)
+        conversation.listing.first_photos = [cover] if cover else []
 
 
 @dataclass(frozen=True)
@@ -108,15 +118,12 @@ def conversation_for(*, user: User, pk: int) -> Conversation:
     participant."""
     conversation = (
         Conversation.objects.filter(_participant(user), pk=pk)
-        .select_related("listing", "buyer__profile", "seller__profile", "last_message")
-        .prefetch_related(_first_photo())
+        .select_related("listing", "last_message")
         .first()
     )
     if conversation is None:
         raise Http404("No such conversation.")
-    conversation.other = (
-        conversation.seller if conversation.buyer_id == user.pk else conversation.buyer
-    )
+    _attach_members([conversation], user=user)
     return conversation
 
 

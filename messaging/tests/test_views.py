@@ -309,6 +309,29 @@ def test_inbox_runs_the_same_queries_for_3_and_10_conversations(client, seller):
     assert client.get(url).content.decode().count("inbox-row") >= 10
 
 
+def test_inbox_shows_each_listings_cover_photo_and_the_other_member(client, buyer, seller):
+    """Each row: the other member's name and the listing's first photo by position (or the
+    empty thumbnail), whichever side of the conversation the viewer is on."""
+    with_photos = ListingFactory(seller=seller)
+    ListingImageFactory(listing=with_photos, position=1)
+    cover = ListingImageFactory(listing=with_photos, position=0)
+    without = ListingFactory(seller=seller)
+    for listing in (with_photos, without):
+        conversation = conversation_start(buyer=buyer, listing_id=listing.pk)
+        message_send(sender=buyer, conversation_id=conversation.pk, body="hello")
+    client.force_login(seller)
+    page = client.get(reverse("messaging:inbox")).content.decode()
+    assert page.count(f'src="{cover.thumb_url}"') == 1
+    assert page.count("conversation-thumb-empty") == 1
+    assert page.count(_inbox_who(buyer)) == 2
+    client.force_login(buyer)
+    assert client.get(reverse("messaging:inbox")).content.decode().count(_inbox_who(seller)) == 2
+
+
+def _inbox_who(member) -> str:
+    return f'<span class="inbox-who">{member.profile.display_name or member.username}</span>'
+
+
 def test_conversation_page_runs_the_same_queries_for_3_and_30_messages(
     client, buyer, seller, conversation
 ):
