@@ -21,10 +21,16 @@ from core.cache import CacheUnavailable
 logger = logging.getLogger(__name__)
 
 
+# Counters a Buffer keeps for the next try while the cache is unreachable; beyond, the counts
+# the cache couldn't take are dropped (a long outage must not grow a worker without bound).
+KEPT_KEYS_MAX = 20_000
+
+
 class Buffer:
     """Counts held by this process and sent in one round trip at most once per `flush_after`
     seconds (checked when counts are added: a quiet process's last counts wait for its next
-    one, or for its exit). Counts the cache can't take are kept for the next try."""
+    one, or for its exit). Counts the cache can't take are kept for the next try, up to
+    KEPT_KEYS_MAX counters."""
 
     def __init__(self, *, timeout: int) -> None:
         self.timeout = timeout
@@ -48,7 +54,10 @@ class Buffer:
             self._pending.clear()
         if not add(increments, timeout=self.timeout):
             with self._lock:
-                self._pending.update(increments)
+                if len(self._pending) + len(increments) <= KEPT_KEYS_MAX:
+                    self._pending.update(increments)
+                else:
+                    logger.warning("cache unreachable: dropped %d counters", len(increments))
 
     def discard(self) -> None:
         """Forget the unsent counts (tests start each case from an empty cache)."""

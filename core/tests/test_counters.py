@@ -7,7 +7,7 @@ import redis
 from django.core.cache import cache, caches
 from django.urls import reverse
 
-from core import metrics
+from core import counters, metrics
 from core.cache import ResilientRedisCache
 
 pytestmark = pytest.mark.skipif(
@@ -90,3 +90,18 @@ def test_status_page_still_reads_the_recorded_requests(client):
     cache.clear()
     client.get(reverse("marketplace:home"))
     assert metrics.snapshot(minutes=1).requests == 1
+
+
+def test_a_buffer_keeps_what_the_cache_refused_but_not_without_bound(monkeypatch):
+    """While the cache is down the counts wait for the next send, up to KEPT_KEYS_MAX
+    counters; a send that would keep more drops what it held instead of growing the
+    process."""
+    buffer = counters.Buffer(timeout=60)
+    monkeypatch.setattr(counters, "add", lambda increments, timeout: False)
+    monkeypatch.setattr(counters, "KEPT_KEYS_MAX", 3)
+    buffer.add({"a": 1, "b": 1}, flush_after=0)
+    buffer.add({"a": 1}, flush_after=0)
+    assert dict(buffer._pending) == {"a": 2, "b": 1}
+    buffer.add({"c": 1, "d": 1}, flush_after=0)  # four counters would pass the bound
+    assert dict(buffer._pending) == {}
+    buffer.discard()

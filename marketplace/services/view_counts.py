@@ -4,7 +4,8 @@ A view (a listing page, rendered or from the page cache) is added to a cache cou
 listing. Each web process holds its views and sends them at most once per FLUSH_SECONDS in one
 pipelined round trip (core.counters.Buffer), so a view costs no round trip and no SQL;
 `listing_views_flush` (run_worker, every minute) adds the counters to Listing.view_count in one
-UPDATE per batch. If the cache is down views are kept for the next try of that process.
+UPDATE per batch. If the cache is down a process keeps its views for the next try (up to
+core.counters.KEPT_KEYS_MAX listings; past that they are not counted).
 """
 
 from itertools import batched
