@@ -1,12 +1,13 @@
 """The parts of a listing's page that every viewer sees alike, cached by what they show.
 
 A signed-in member, a guest after a hard reload and the page cache's first visitor all get
-the listing page rendered; most of it (the structured data, breadcrumbs, gallery, summary,
-description and seller card) doesn't depend on who looks. Those parts
-(listing_parts.html) are cached by a digest of everything they show (core.fragments): the
-listing's fields, its seller and profile, its category path, its photos, the seller's count of
-items for sale and the site's origin (absolute URLs). A change to any of them is a new key at
-once: nothing is invalidated, nothing is stale. The page costs one `get_many` for all of them.
+the listing page rendered; most of it (the title, meta description and share tags, the
+structured data, breadcrumbs, gallery, summary, description and seller card) doesn't depend
+on who looks. Those parts (listing_parts.html) are cached by a digest of everything they show
+(core.fragments): the listing's fields, its seller and profile, its category path, its
+photos, the seller's count of items for sale and the site's origin (absolute URLs). A change
+to any of them is a new key at once: nothing is invalidated, nothing is stale. The page costs
+one `get_many` for all of them.
 """
 
 from functools import partial
@@ -23,7 +24,17 @@ from marketplace.seo import category_path
 TEMPLATE = "marketplace/listing_parts.html"
 # The templates the parts are rendered from: their source is part of the key.
 SOURCES = (TEMPLATE, "marketplace/social.html")
-PARTS = ("structured_data", "breadcrumbs", "gallery", "summary", "description", "seller")
+PARTS = (
+    "title",
+    "meta_description",
+    "social",
+    "structured_data",
+    "breadcrumbs",
+    "gallery",
+    "summary",
+    "description",
+    "seller",
+)
 # What the seller card shows of the member (not the password or e-mail address).
 MEMBER_FIELDS = ("id", "username", "date_joined", "is_active", "is_banned", "is_seller")
 # Listing fields no part shows, which change without the page changing.
@@ -36,6 +47,7 @@ def listing_parts(
     listing: Listing,
     images: list[ListingImage],
     seller_active_count: int,
+    canonical_url: str,
 ) -> dict[str, SafeString]:
     """Each part's HTML by name (PARTS), for a listing loaded by selectors.listing_for_detail
     and its photos (selectors.listing_photos)."""
@@ -53,8 +65,10 @@ def listing_parts(
     digest = fragments.content_key("listing-parts", content, sources=SOURCES)
     context = {
         "request": request,
+        "canonical_url": canonical_url,  # the origin and the listing's pk and slug: all keyed
         "listing": listing,
         "images": images,
+        "cover": images[0] if images else None,
         "seller": seller,
         "seller_active_count": seller_active_count,
     }

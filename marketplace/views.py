@@ -118,11 +118,13 @@ def listing_detail(request: HttpRequest, pk: int, slug: str) -> HttpResponse:
     services.listing_record_view(listing=listing, viewer=request.user)
     is_owner = request.user.is_authenticated and request.user.pk == listing.seller_id
     images = selectors.listing_photos(listing_id=listing.pk)
+    canonical_url = request.build_absolute_uri(listing.get_absolute_url())
     parts = listing_parts(
         request=request,
         listing=listing,
         images=images,
         seller_active_count=selectors.seller_active_listing_count(seller=listing.seller),
+        canonical_url=canonical_url,
     )
     response = render(
         request,
@@ -139,7 +141,7 @@ def listing_detail(request: HttpRequest, pk: int, slug: str) -> HttpResponse:
             "is_following": selectors_follows.is_following(
                 viewer=request.user, seller_id=listing.seller_id
             ),
-            "canonical_url": request.build_absolute_uri(listing.get_absolute_url()),
+            "canonical_url": canonical_url,
         },
     )
     return page_cache.listing_page(response, listing_id=listing.pk, seller_id=listing.seller_id)

@@ -81,6 +81,17 @@ def test_a_change_no_signal_reports_is_on_the_page_at_once(client, listing, chan
     assert shown in client.get(listing.get_absolute_url(), headers=FRESH).content.decode()
 
 
+def test_the_head_follows_a_change_too(client, listing):
+    """Title, meta description and share tags are parts as well: a renamed listing's page
+    says its new name in <title> and og:title at once."""
+    client.get(listing.get_absolute_url(), headers=FRESH)
+    Listing.objects.filter(pk=listing.pk).update(title="Linen coat")
+    page = client.get(listing.get_absolute_url(), headers=FRESH).content.decode()
+    assert "<title>Linen coat · COS · Threadly</title>" in page
+    assert '<meta property="og:title" content="Linen coat">' in page
+    assert 'content="Linen coat, size L' in page  # the meta description
+
+
 def test_the_seller_and_a_shopper_share_parts_that_hold_nothing_of_either(client, listing, renders):
     """The seller's visit stores the parts; a shopper's visit reuses them and sees their own
     controls, not the seller's."""
