@@ -50,7 +50,7 @@ def listing_parts(
     canonical_url: str,
 ) -> dict[str, SafeString]:
     """Each part's HTML by name (PARTS), for a listing loaded by selectors.listing_for_detail
-    and its photos (selectors.listing_photos)."""
+    and its photos (selectors.listing_images)."""
     origin = request.build_absolute_uri("/")
     seller = listing.seller
     content = (

@@ -255,7 +255,7 @@ def category_with_parents(category_id: int) -> Category | None:
 def listing_for_detail(*, listing_id: int, viewer: User | None) -> Listing:
     """A listing with seller, profile and category (with its parents, from the cached
     category tree): one query (two if the tree misses the category). Its photos:
-    listing_photos.
+    listing_images (one plain query: a prefetch costs more than it).
 
     Anyone sees visible listings; the seller (and staff) also see their drafts, removed,
     hidden and deleted ones. Everyone else gets Http404.
@@ -280,11 +280,6 @@ def listing_for_detail(*, listing_id: int, viewer: User | None) -> Listing:
         category = Category.objects.select_related("parent__parent").get(pk=listing.category_id)
     listing.category = category
     return listing
-
-
-def listing_photos(*, listing_id: int) -> list[ListingImage]:
-    """A listing's photos in their order (one plain query: a prefetch costs more than it)."""
-    return list(ListingImage.objects.filter(listing_id=listing_id).order_by("position", "id"))
 
 
 SELLER_ACTIVE_COUNT_TTL = 600

@@ -27,7 +27,6 @@ from marketplace.forms import (
 )
 from marketplace.listing_parts import listing_parts
 from marketplace.models import Listing
-from marketplace.rules import listing_is_for_sale
 from marketplace.search import get_backend
 from marketplace.search.suggestions import search_suggestions
 
@@ -117,7 +116,7 @@ def listing_detail(request: HttpRequest, pk: int, slug: str) -> HttpResponse:
         return HttpResponseRedirect(listing.get_absolute_url(), status=301)
     services.listing_record_view(listing=listing, viewer=request.user)
     is_owner = request.user.is_authenticated and request.user.pk == listing.seller_id
-    images = selectors.listing_photos(listing_id=listing.pk)
+    images = selectors.listing_images(listing=listing)
     canonical_url = request.build_absolute_uri(listing.get_absolute_url())
     parts = listing_parts(
         request=request,
@@ -136,7 +135,6 @@ def listing_detail(request: HttpRequest, pk: int, slug: str) -> HttpResponse:
             "seller": listing.seller,
             "is_owner": is_owner,
             "actions": services.listing_actions(listing, request.user),
-            "for_sale": listing_is_for_sale(listing),
             "is_favourited": selectors.is_favourited(user=request.user, listing_id=listing.pk),
             "is_following": selectors_follows.is_following(
                 viewer=request.user, seller_id=listing.seller_id
