@@ -510,7 +510,7 @@ def check_targets(
                 (
                     "memory per worker flat over the mixed run (< 5 MB in its second half)",
                     growth < 5,
-                    f"+{growth} MB in the second half (start {rss['start']} MB, "
+                    f"{growth:+} MB in the second half (start {rss['start']} MB, "
                     f"end {rss['end']} MB)",
                 )
             )

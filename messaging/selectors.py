@@ -66,11 +66,11 @@ def inbox(*, user: User, limit: int = INBOX_LIMIT) -> list[Conversation]:
         .order_by("-last_message_at", "-id")[:limit]
     )
     rows = list(conversations)
-    _attach_members(rows, user=user)
+    _attach_members_and_covers(rows, user=user)
     return rows
 
 
-def _attach_members(conversations: list[Conversation], *, user: User) -> None:
+def _attach_members_and_covers(conversations: list[Conversation], *, user: User) -> None:
     """Set each conversation's buyer and seller (with profiles) from one query, `other` (the
     participant who isn't `user`), and its listing's `first_photos` ([the cover] or []) from
     another. Joined into the conversations' query instead, the two members and their profiles
@@ -123,7 +123,7 @@ def conversation_for(*, user: User, pk: int) -> Conversation:
     )
     if conversation is None:
         raise Http404("No such conversation.")
-    _attach_members([conversation], user=user)
+    _attach_members_and_covers([conversation], user=user)
     return conversation
 
 
