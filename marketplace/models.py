@@ -144,6 +144,12 @@ class Listing(TimeStampedModel):
     # search vector (a generated column on PostgreSQL, see migration 0004) can weigh them.
     # Set by the listing services and refreshed by category_listing_names_refresh.
     category_names = models.TextField(blank=True, default="", editable=False)
+    # PostgreSQL: moves whenever a photo of the listing is added, changed, reordered or
+    # removed, by triggers on ListingImage (migration 0011), whatever wrote it (bulk writes and
+    # the admin included). The listing page's cached parts are keyed by it instead of by the
+    # photos (marketplace.listing_parts), so a render whose parts are cached doesn't read them.
+    # Always 0 on SQLite, which has no such trigger.
+    photos_revision = models.PositiveIntegerField(default=0, editable=False)
 
     objects = ListingQuerySet.as_manager()
 

@@ -116,12 +116,10 @@ def listing_detail(request: HttpRequest, pk: int, slug: str) -> HttpResponse:
         return HttpResponseRedirect(listing.get_absolute_url(), status=301)
     services.listing_record_view(listing=listing, viewer=request.user)
     is_owner = request.user.is_authenticated and request.user.pk == listing.seller_id
-    images = selectors.listing_images(listing=listing)
     canonical_url = request.build_absolute_uri(listing.get_absolute_url())
     parts = listing_parts(
         request=request,
         listing=listing,
-        images=images,
         seller_active_count=selectors.seller_active_listing_count(seller=listing.seller),
         canonical_url=canonical_url,
     )
@@ -131,7 +129,6 @@ def listing_detail(request: HttpRequest, pk: int, slug: str) -> HttpResponse:
         {
             "listing": listing,
             "parts": parts,
-            "cover": images[0] if images else None,
             "seller": listing.seller,
             "is_owner": is_owner,
             "actions": services.listing_actions(listing, request.user),

@@ -5,6 +5,8 @@ import re
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Profile
 from accounts.tests.factories import UserFactory
@@ -70,8 +72,13 @@ def test_parts_are_rendered_once_then_come_from_the_cache(client, listing, rende
             "Ada Vintage",
         ),
         (lambda listing: ListingImage.objects.filter(listing=listing).delete(), "No photos yet."),
+        (lambda listing: ListingImageFactory(listing=listing, position=1), 'id="photo-2"'),
+        (
+            lambda listing: ListingImage.objects.filter(listing=listing).update(width=1234),
+            'width="1234"',
+        ),
     ],
-    ids=["title", "price", "description", "seller-name", "photos"],
+    ids=["title", "price", "description", "seller-name", "photos", "photo-added", "photo-edited"],
 )
 def test_a_change_no_signal_reports_is_on_the_page_at_once(client, listing, change, shown):
     """Bulk writes reach no invalidation at all, yet the page shows them: the parts' key is
@@ -79,6 +86,25 @@ def test_a_change_no_signal_reports_is_on_the_page_at_once(client, listing, chan
     assert shown not in client.get(listing.get_absolute_url(), headers=FRESH).content.decode()
     change(listing)
     assert shown in client.get(listing.get_absolute_url(), headers=FRESH).content.decode()
+
+
+def test_a_page_whose_parts_are_cached_reads_no_photos(client, listing):
+    """The parts are keyed by the listing's photos_revision (PostgreSQL), not by the photos."""
+    client.get(listing.get_absolute_url(), headers=FRESH)
+    with CaptureQueriesContext(connection) as captured:
+        page = client.get(listing.get_absolute_url(), headers=FRESH).content.decode()
+    photo_reads = [q for q in captured.captured_queries if "marketplace_listingimage" in q["sql"]]
+    assert len(photo_reads) == (0 if connection.vendor == "postgresql" else 1)
+    assert 'id="photo-1"' in page
+
+
+def test_a_listing_without_photos_shares_the_sites_default_image(client):
+    listing = ListingFactory()
+    for _ in range(2):  # rendered, then from the cache
+        page = client.get(listing.get_absolute_url(), headers=FRESH).content.decode()
+        assert page.count('<meta property="og:image" content=') == 1
+        assert "img/og-default" in page
+        assert '<meta property="og:image:alt" content="Threadly">' in page
 
 
 def test_the_head_follows_a_change_too(client, listing):
