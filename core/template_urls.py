@@ -1,31 +1,22 @@
 """`{% url %}` for every template, remembering the URLs that take no arguments.
 
-Django's tag reverses on every render: about 25 µs of thread-local reads, resolver lookups and
-quoting. The site's chrome alone names some twenty URLs without arguments (home, browse, log
-in, help...), on every page. Such a URL depends only on the URLconf, the script prefix, the
-language (i18n patterns) and the current app (namespaces), so it is remembered per URL
-resolver (a new URLconf, or `clear_url_caches()`, gives a new resolver and a fresh memo) under
-the other three. Tags with arguments or a variable view name are Django's own node.
+Django's tag reverses on every render. The site's chrome alone names some twenty URLs without
+arguments (home, browse, log in, help...), on every page: those are reversed once
+(core.reverse_memo). Tags with arguments or a variable view name are Django's own node.
 
 Registered as a template builtin (settings.TEMPLATES), so `{% url %}` is this tag everywhere.
 """
-
-import weakref
 
 from django import template
 from django.template.base import FilterExpression
 from django.template.defaulttags import URLNode
 from django.template.defaulttags import url as django_url
-from django.urls import NoReverseMatch, get_resolver, get_script_prefix, get_urlconf, reverse
-from django.urls.resolvers import URLResolver
+from django.urls import NoReverseMatch
 from django.utils.html import conditional_escape
-from django.utils.translation import get_language
+
+from core.reverse_memo import remembered_reverse
 
 register = template.Library()
-
-_remembered: "weakref.WeakKeyDictionary[URLResolver, dict[tuple, str]]" = (
-    weakref.WeakKeyDictionary()
-)
 
 
 class ConstantURLNode(URLNode):
@@ -33,22 +24,12 @@ class ConstantURLNode(URLNode):
     language and current app."""
 
     def render(self, context: template.Context) -> str:
-        name: str = self.view_name.var
-        current_app = _current_app(context)
-        resolver = get_resolver(get_urlconf())
-        urls = _remembered.get(resolver)
-        if urls is None:
-            urls = _remembered.setdefault(resolver, {})
-        key = (name, current_app, get_script_prefix(), get_language())
-        url = urls.get(key)
-        if url is None:
-            try:
-                url = reverse(name, current_app=current_app)
-            except NoReverseMatch:
-                if self.asvar is None:
-                    raise
-                url = ""  # `as var` names an optional URL: empty when it doesn't exist
-            urls[key] = url
+        try:
+            url = remembered_reverse(self.view_name.var, current_app=_current_app(context))
+        except NoReverseMatch:
+            if self.asvar is None:
+                raise
+            url = ""  # `as var` names an optional URL: empty when it doesn't exist
         if self.asvar:
             context[self.asvar] = url
             return ""

@@ -10,12 +10,11 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.http import HttpRequest
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from marketplace.forms import BrowseForm
-from marketplace.models import Category, Listing
+from marketplace.models import Category, Listing, category_url
 from marketplace.search import Facet, SearchPage
 from marketplace.search.facets import price_band
 from marketplace.templatetags.catalog import SYMBOLS
@@ -124,7 +123,7 @@ def _value_url(
 ) -> str | None:
     if name == "category":
         # A child category: its own page, keeping the other filters.
-        path = reverse("marketplace:category", kwargs={"slug": value})
+        path = category_url(value)
         return path + query_string(request, drop=("category",))
     if name == "price":
         band = price_band(value)

@@ -12,6 +12,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
 from core.db import TimeStampedModel
+from core.reverse_memo import remembered_reverse
 
 MIN_PRICE = Decimal("0.50")
 MAX_PRICE = Decimal("100000.00")
@@ -40,7 +41,7 @@ class Category(models.Model):
         return self.name
 
     def get_absolute_url(self) -> str:
-        return reverse("marketplace:category", kwargs={"slug": self.slug})
+        return category_url(self.slug)
 
 
 class ListingCondition(models.TextChoices):
@@ -216,6 +217,11 @@ class Listing(TimeStampedModel):
 
     def get_absolute_url(self) -> str:
         return listing_url(self.pk, self.slug)
+
+
+def category_url(slug: str) -> str:
+    """A category's page: a few hundred at most, on every page's navigation, so remembered."""
+    return remembered_reverse("marketplace:category", (slug,))
 
 
 def listing_url(pk: int, slug: str) -> str:

@@ -15,7 +15,14 @@ from core.keyset import KeysetPage, keyset_page
 from core.request_memo import request_memo
 from marketplace import saved_query
 from marketplace.cards import Card, CardPhoto
-from marketplace.models import Category, Favourite, Listing, ListingImage, SavedSearch
+from marketplace.models import (
+    Category,
+    Favourite,
+    Listing,
+    ListingImage,
+    SavedSearch,
+    category_url,
+)
 from marketplace.rules import listing_is_visible
 from marketplace.search.base import ListingFilters
 from marketplace.search.filtering import listings_matching, text_match
@@ -55,7 +62,7 @@ def _category_nav() -> list[dict]:
         {
             "name": n["name"],
             "slug": n["slug"],
-            "url": reverse("marketplace:category", args=[n["slug"]]),
+            "url": category_url(n["slug"]),
         }
         for n in category_tree()
         if n["parent_id"] is None

@@ -4,7 +4,7 @@ from django.template.defaulttags import URLNode
 from django.test import override_settings
 from django.urls import NoReverseMatch, reverse, set_script_prefix
 
-from core import template_urls
+from core import reverse_memo
 from core.template_urls import ConstantURLNode
 
 
@@ -19,17 +19,35 @@ def test_a_url_without_arguments_renders_as_djangos_reverse():
 
 def test_it_is_reversed_once_then_remembered(monkeypatch):
     calls = []
-    real = template_urls.reverse
+    real = reverse_memo.reverse
 
     def counting(*args, **kwargs):
         calls.append(args)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(template_urls, "reverse", counting)
-    template_urls._remembered.clear()
+    monkeypatch.setattr(reverse_memo, "reverse", counting)
+    reverse_memo._remembered.clear()
     for _ in range(3):
         assert render("{% url 'marketplace:browse' %}") == reverse("marketplace:browse")
     assert calls == [("marketplace:browse",)]
+
+
+def test_a_url_with_arguments_is_remembered_per_arguments(monkeypatch):
+    calls = []
+    real = reverse_memo.reverse
+
+    def counting(*args, **kwargs):
+        calls.append(kwargs["args"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(reverse_memo, "reverse", counting)
+    reverse_memo._remembered.clear()
+    for _ in range(2):
+        for slug in ("women", "men"):
+            assert reverse_memo.remembered_reverse("marketplace:category", (slug,)) == reverse(
+                "marketplace:category", args=[slug]
+            )
+    assert calls == [("women",), ("men",)]
 
 
 def test_an_unknown_name_raises_unless_the_url_is_optional():
