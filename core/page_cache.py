@@ -207,7 +207,20 @@ class PageCacheMiddleware:
         epoch = epoch or _start(EPOCH_KEY, secrets.token_hex(8))
         response = _missed(self.get_response(request))
         if started is not None and epoch is not None and _shareable(request, response):
-            _store(request, response, key=key, epoch=epoch, started=started, seconds=seconds)
+            # Once the page has gone out: the WSGI server closes a response after sending it,
+            # and Django's close() runs these closers, so the visitor doesn't wait for the
+            # store (about half a millisecond: pickling the page and a round trip).
+            response._resource_closers.append(
+                partial(
+                    _store,
+                    request,
+                    response,
+                    key=key,
+                    epoch=epoch,
+                    started=started,
+                    seconds=seconds,
+                )
+            )
         return response
 
 

@@ -8,6 +8,8 @@ from decimal import Decimal
 
 import pytest
 from django.core.cache import cache, caches
+from django.core.handlers.wsgi import WSGIRequest
+from django.test.client import ClientHandler
 from django.urls import reverse
 
 from accounts.tests.factories import UserFactory
@@ -263,6 +265,20 @@ def test_change_committed_during_a_render_is_not_hidden_by_it(client, shop, monk
     monkeypatch.setattr(selectors, "listings_new_in", real)
     assert client.get(url)["X-Cache"] == "miss"
     assert client.get(url)["X-Cache"] == "hit"
+
+
+def test_the_render_is_stored_once_the_response_has_gone_out(shop, rf):
+    """The WSGI server closes a response after sending it; only then is the page stored, so
+    the first visitor doesn't wait for the store."""
+    url = shop["listing"].get_absolute_url()
+    handler = ClientHandler()
+    handler.load_middleware()
+    response = handler.get_response(WSGIRequest(rf.get(url).environ))  # sent, not yet closed
+    assert response["X-Cache"] == "miss"
+    key = page_cache.page_key(WSGIRequest(rf.get(url).environ))
+    assert cache.get(key) is None
+    response.close()  # what the WSGI server does once the response is sent
+    assert cache.get(key)["content"] == response.content
 
 
 @pytest.mark.skipif(
