@@ -14,18 +14,23 @@ from django.template.defaulttags import url as django_url
 from django.urls import NoReverseMatch
 from django.utils.html import conditional_escape
 
-from core.reverse_memo import remembered_reverse
+from core.reverse_memo import remembered_reverse, remembered_urls
 
 register = template.Library()
 
 
 class ConstantURLNode(URLNode):
     """`{% url 'name' %}` or `{% url 'name' as var %}`: reversed once per resolver, prefix,
-    language and current app."""
+    language and current app. The memo and the current app are looked up once per render."""
 
     def render(self, context: template.Context) -> str:
+        render_context = context.render_context
+        found = getattr(render_context, "remembered_urls", None)
+        if found is None:
+            found = render_context.remembered_urls = (remembered_urls(), _current_app(context))
+        urls, current_app = found
         try:
-            url = remembered_reverse(self.view_name.var, current_app=_current_app(context))
+            url = remembered_reverse(self.view_name.var, current_app=current_app, urls=urls)
         except NoReverseMatch:
             if self.asvar is None:
                 raise
@@ -50,10 +55,12 @@ def _is_literal(expression: FilterExpression) -> bool:
 
 def _current_app(context: template.Context) -> str | None:
     """As Django's tag works it out: the request's current app, else its namespace."""
-    try:
-        return context.request.current_app
-    except AttributeError:
-        try:
-            return context.request.resolver_match.namespace
-        except AttributeError:
-            return None
+    request = getattr(context, "request", None)
+    current_app = getattr(request, "current_app", _UNSET)
+    if current_app is not _UNSET:
+        return current_app
+    match = getattr(request, "resolver_match", None)
+    return getattr(match, "namespace", None)
+
+
+_UNSET = object()
