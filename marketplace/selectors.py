@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from accounts.models import User
 from core.keyset import KeysetPage, keyset_page
+from core.prepared import prepared_statements
 from core.request_memo import request_memo
 from marketplace import saved_query
 from marketplace.cards import Card, CardPhoto
@@ -267,12 +268,15 @@ def listing_for_detail(*, listing_id: int, viewer: User | None) -> Listing:
     Anyone sees visible listings; the seller (and staff) also see their drafts, removed,
     hidden and deleted ones. Everyone else gets Http404.
     """
-    listing = next(
-        iter(
-            Listing.objects.select_related("seller__profile").filter(pk=listing_id).order_by()[:1]
-        ),
-        None,
-    )
+    with prepared_statements():  # a primary-key lookup: one plan for every listing
+        listing = next(
+            iter(
+                Listing.objects.select_related("seller__profile")
+                .filter(pk=listing_id)
+                .order_by()[:1]
+            ),
+            None,
+        )
     if listing is None:
         raise Http404("No such listing.")
     is_owner = (
@@ -438,7 +442,8 @@ def first_photos(listing_ids: Iterable[int]) -> dict[int, ListingImage]:
 
 def listing_images(*, listing: Listing) -> list[ListingImage]:
     """The listing's photos in display order (cover first)."""
-    return list(ListingImage.objects.filter(listing=listing).order_by("position", "id"))
+    with prepared_statements():  # by foreign key, a handful of rows: one plan for all
+        return list(ListingImage.objects.filter(listing=listing).order_by("position", "id"))
 
 
 def saved_searches_of(*, user: User) -> list[SavedSearch]:

@@ -200,6 +200,13 @@ for _number, _url in enumerate(env_list("DATABASE_REPLICA_URLS"), start=1):
 # After a member's POST, their requests read from the primary for this many seconds.
 DATABASE_REPLICA_STICKY_SECONDS = env_int("DATABASE_REPLICA_STICKY_SECONDS", 10)
 DATABASE_ROUTERS = ["core.db_router.ReplicaRouter"] if DATABASE_REPLICAS else []
+# Server-side parameter binding, so that the key lookups in core.prepared.prepared_statements()
+# run as prepared statements (psycopg never prepares anything else: prepare_threshold stays
+# Django's None). 0 behind a pooler in transaction mode that can't keep prepared statements.
+DB_PREPARED_STATEMENTS = env_bool("DB_PREPARED_STATEMENTS", True)
+for _alias in ("default", *DATABASE_REPLICAS):
+    if DB_PREPARED_STATEMENTS and DATABASES[_alias]["ENGINE"] == "django.db.backends.postgresql":
+        DATABASES[_alias].setdefault("OPTIONS", {})["server_side_binding"] = True
 for _database in DATABASES.values():
     if _database["ENGINE"] == "django.db.backends.sqlite3":
         _database["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
