@@ -46,10 +46,10 @@ def _prepared(
     execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]
 ) -> Any:
     """psycopg prepares a query when its connection's threshold is reached (0: at once) and
-    runs prepared ones by name; outside this wrapper the threshold is None (never)."""
+    runs prepared ones by name; outside this wrapper the threshold is Django's None (never)."""
     database = context["connection"].connection
-    database.prepare_threshold = 0
+    threshold, database.prepare_threshold = database.prepare_threshold, 0
     try:
         return execute(sql, params, many, context)
     finally:
-        database.prepare_threshold = None
+        database.prepare_threshold = threshold
