@@ -4,10 +4,12 @@ answers friendly pages and honest health checks, never a 500 or a traceback."""
 import http.client
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,6 +27,7 @@ pytestmark = [
 ]
 BASE_DIR = Path(__file__).resolve().parent.parent
 START_SECONDS = 60
+STATIC_ROOT = Path(tempfile.gettempdir()) / f"threadly-gunicorn-static-{os.getpid()}"
 PAGES = ["/", "/browse/", "/accounts/login/", "/robots.txt", "/status", "/health"]
 
 
@@ -46,12 +49,15 @@ def production_env(**overrides: str) -> dict[str, str]:
         "ALLOWED_HOSTS": "127.0.0.1",
         "WEB_CONCURRENCY": "1",
         "LOG_FORMAT": "text",
+        # Its own static root: collectstatic rewriting the project's would pull files from
+        # under the tests of other workers, whose WhiteNoise lists that folder.
+        "STATIC_ROOT": str(STATIC_ROOT),
     }
     return env | overrides
 
 
 @pytest.fixture(scope="module")
-def _collected_static() -> None:
+def _collected_static() -> Iterator[None]:
     """Production pages need the static files manifest (the Dockerfile runs collectstatic);
     run every time so a changed stylesheet can't leave a stale manifest behind."""
     subprocess.run(
@@ -61,6 +67,8 @@ def _collected_static() -> None:
         check=True,
         timeout=120,
     )
+    yield
+    shutil.rmtree(STATIC_ROOT, ignore_errors=True)
 
 
 def served_database_url() -> str:

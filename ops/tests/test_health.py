@@ -207,6 +207,9 @@ def test_dockerfile_healthcheck_passes_against_gunicorn_as_deployed(tmp_path):
         # The migrated test database (a real deployment has its own), so pages can render.
         "DATABASE_URL": _served_database_url(),
         "REDIS_URL": "",
+        # Its own static root: collectstatic rewriting the project's would pull files from
+        # under the tests of other workers, whose WhiteNoise lists that folder.
+        "STATIC_ROOT": str(tmp_path / "static"),
     }
     # As the image does at build time: the error pages need the static files manifest.
     subprocess.run(  # noqa: S603 - our own manage.py
