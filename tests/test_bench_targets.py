@@ -11,6 +11,16 @@ BENCH = Path(__file__).resolve().parent.parent / "bench" / "run.py"
 
 
 @pytest.fixture(scope="module")
+def calibrate():
+    spec = importlib.util.spec_from_file_location(
+        "bench_calibrate", BENCH.with_name("calibrate.py")
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
 def bench():
     spec = importlib.util.spec_from_file_location("bench_run", BENCH)
     module = importlib.util.module_from_spec(spec)
@@ -62,3 +72,36 @@ def test_memory_growth_is_judged_on_the_second_half_of_the_mixed_run(bench):
     assert rows[memory] is True
     rows = {what: held for what, held, _ in bench.check_targets([], {**mixed, **leaking})}
     assert rows[memory] is False
+
+
+def test_a_calibration_factor_scales_every_time_alike_whatever_the_floor(bench):
+    """Calibrated on the issue's own code, the machine's factor applies to every page's times,
+    the mixed run's too; the floor measured next to each page no longer matters."""
+    pages = [
+        _page(bench, "search_rare", p95=30.0, floor=3000.0),
+        _page(bench, "search_common", p95=25.0, floor=1000.0),
+    ]
+    mixed = {"p50_ms": 10.0, "p95_ms": 40.0, "failures": 0}
+    rows = {
+        what: (held, shown)
+        for what, held, shown in bench.check_targets(pages, mixed, reference=990.0, factor=1.5)
+    }
+    assert rows["search p95 <= 40 ms"] == (False, "search_rare 45.0, search_common 37.5")
+    assert rows["mixed 50 users p50 <= 15, p95 <= 45 ms, no errors"] == (
+        False,
+        "p50 15.0, p95 60.0, failures 0",
+    )
+
+
+def test_the_machine_factor_is_the_median_of_the_issues_pages(calibrate):
+    """Each page: the issue's p50 over this machine's for the same code; the median of those
+    is the machine's factor, so one odd page can't swing it. Pages the issue gave no single
+    time for are left out."""
+    found = calibrate.machine_factor({"home": 10.0, "listing": 20.0, "filters": 40.0, "x": 1.0})
+    assert {name: page["factor"] for name, page in found["pages"].items()} == {
+        "home": round(calibrate.REFERENCE_P50_MS["home"] / 10.0, 3),
+        "listing": round(calibrate.REFERENCE_P50_MS["listing"] / 20.0, 3),
+        "filters": round(calibrate.REFERENCE_P50_MS["filters"] / 40.0, 3),
+    }
+    assert found["factor"] == sorted(p["factor"] for p in found["pages"].values())[1]
+    assert calibrate.machine_factor({})["factor"] is None
