@@ -25,8 +25,9 @@ HOME_QUERIES = 3  # the category tree, the cards (rows with the seller's rating)
 BROWSE_QUERIES = 4
 CATEGORY_QUERIES = 5  # the same + the category
 # The same + the query's analysis (marketplace/search/pg_query.py: PostgreSQL's parse and the
-# vocabulary's counts, for the planner); the sample carries the relevance scores.
-SEARCH_QUERIES = 5
+# vocabulary's counts, for the planner); the sample carries the relevance scores. The SQLite
+# fallback's search has no such analysis.
+SEARCH_QUERIES = BROWSE_QUERIES + (1 if connection.vendor == "postgresql" else 0)
 # the category tree (navigation, the breadcrumbs' parents), listing (+seller, profile), its
 # photos, the seller's count for sale (cold cache). The view is no longer an UPDATE here: it
 # is a cache counter flushed by listing_views_flush.
