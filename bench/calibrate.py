@@ -79,7 +79,18 @@ def _files_only(member: tarfile.TarInfo, path: str) -> tarfile.TarInfo | None:
 
 def measure() -> dict:
     """Seed (once) and serve the reference code, measure its pages, return machine_factor's
-    answer plus this machine's floor for that code; {"error": ...} if it can't run here."""
+    answer plus this machine's floor for that code; {"error": ...} if it can't run here (the
+    bench then estimates by the floor)."""
+    import psycopg
+
+    try:
+        return _measure()
+    except (subprocess.CalledProcessError, OSError, SystemExit, psycopg.Error) as error:
+        detail = getattr(error, "stderr", "") or ""
+        return {"error": f"{error} {str(detail)[-500:]}".strip()}
+
+
+def _measure() -> dict:
     import psycopg
     import run  # bench/run.py's helpers (this folder is on sys.path when either runs)
 
