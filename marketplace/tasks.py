@@ -19,7 +19,7 @@ logger = logging.getLogger(__name__)
 def search_index_listings(listing_ids: list[int]) -> None:
     """Bring these listings up to date in the search index (saved if for sale, else removed).
 
-    A failure is logged and re-raised (the task is marked failed; a real queue may retry);
+    A failure is logged and re-raised (the queue retries it: settings.TASK_RETRY_DELAYS);
     `manage.py search_reindex` catches up either way. It never reaches the request."""
     backend = get_backend()
     try:

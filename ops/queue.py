@@ -10,18 +10,24 @@ TASK_QUEUE_URL nothing here is used: tasks run at `enqueue()`.
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import django_rq
 import django_rq.queues
 from django.conf import settings
 from django_rq.connection_utils import filter_connection_params, get_redis_connection
+from django_rq.queues import DjangoRQ
 from redis import Redis
-from rq import Worker
+from rq import Retry, Worker
 from rq.cron import CronScheduler
+from rq.job import Job
 
 logger = logging.getLogger(__name__)
 QUEUE_NAME = "default"
+# Tasks whose failures are not retried: a periodic job's next slot runs it again anyway.
+NOT_RETRIED = frozenset({"ops.tasks.run_periodic_job"})
 
 
 def queue_enabled() -> bool:
@@ -93,3 +99,29 @@ def queue_state(*, timeout: float = 1.0) -> QueueState:
         queued=queue.count,
         failed=queue.failed_job_registry.count,
     )
+
+
+class RetryingQueue(DjangoRQ):
+    """The queue class of settings.RQ: every one-off task is created with RQ's `Retry`, one
+    retry after each of settings.TASK_RETRY_DELAYS, so a provider's outage of a few minutes
+    delays an email or an index update instead of losing it. Tasks are safe to run twice.
+
+    A retry waits in RQ's scheduled registry until a worker's scheduler (`run_worker` runs one)
+    queues it again; after the last, the task is kept as failed, as without retries (the
+    health check counts those). django-tasks-rq creates its jobs with `create_job`, which takes
+    no retry of its own, so the queue adds it."""
+
+    def create_job(
+        self, func: Callable[..., Any] | str, *args: Any, retry: Retry | None = None, **kwargs: Any
+    ) -> Job:
+        delays = settings.TASK_RETRY_DELAYS
+        if retry is None and delays and _function_path(func) not in NOT_RETRIED:
+            retry = Retry(max=len(delays), interval=list(delays))
+        return super().create_job(func, *args, retry=retry, **kwargs)
+
+
+def _function_path(func: object) -> str:
+    """The dotted path RQ stores for a job's function (django-tasks-rq passes it as text)."""
+    if isinstance(func, str):
+        return func
+    return f"{getattr(func, '__module__', '')}.{getattr(func, '__qualname__', '')}"

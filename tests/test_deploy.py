@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-ENV_CALL = re.compile(r'env_(?:str|bool|int|decimal|list)\(\s*"([A-Z0-9_]+)"')
+ENV_CALL = re.compile(r'env_(?:str|bool|int|decimal|list|seconds_list)\(\s*"([A-Z0-9_]+)"')
 ENV_GET = re.compile(r"""os\.(?:environ\.get|getenv)\(\s*["']([A-Z0-9_]+)["']""")
 ENV_ITEM = re.compile(r"""os\.environ\[\s*["']([A-Z0-9_]+)["']\s*\]""")
 COMPOSE_VAR = re.compile(r"\$\{([A-Z0-9_]+)")

@@ -12,8 +12,11 @@ GOOD_KEY = "x3J9-very-long-random-production-secret-key-0123456789abcdef"
 DEV_KEY = "django-insecure-threadly-local-development-key-do-not-use-in-production"
 
 
-def start_django(**env_values: str) -> subprocess.CompletedProcess:
-    """Run `django.setup()` in a fresh interpreter with only the given settings variables."""
+def start_django(
+    *, then: str = "print('started')", **env_values: str
+) -> subprocess.CompletedProcess:
+    """Run `django.setup()`, then the code `then`, in a fresh interpreter with only the given
+    settings variables."""
     env = {
         "PATH": os.environ.get("PATH", ""),
         "HOME": os.environ.get("HOME", ""),
@@ -22,7 +25,7 @@ def start_django(**env_values: str) -> subprocess.CompletedProcess:
         **env_values,
     }
     return subprocess.run(
-        [sys.executable, "-c", "import django; django.setup(); print('started')"],
+        [sys.executable, "-c", f"import django; django.setup(); {then}"],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -82,3 +85,26 @@ def test_log_level_in_any_case_starts(level):
     )
     assert result.returncode == 0, result.stderr[-500:]
     assert "started" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("", "[60, 300, 1800]"), ("5, 10", "[5, 10]"), ("none", "[]"), ("0", "[0]")],
+)
+def test_task_retry_delays_are_whole_seconds_or_none(value, expected):
+    """TASK_RETRY_DELAYS: empty is the default (1, 5 and 30 minutes), "none" turns retries off."""
+    result = start_django(
+        DEBUG="1",
+        TASK_RETRY_DELAYS=value,
+        then="from django.conf import settings; print(settings.TASK_RETRY_DELAYS)",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == expected
+
+
+@pytest.mark.parametrize("value", ["soon", "60,-1", "1.5"])
+def test_task_retry_delays_that_are_not_seconds_stop_start_up(value):
+    result = start_django(DEBUG="1", TASK_RETRY_DELAYS=value)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "TASK_RETRY_DELAYS must be whole seconds" in result.stderr

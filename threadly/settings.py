@@ -56,6 +56,22 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
 
 
+def env_seconds_list(name: str, default: str) -> list[int]:
+    """Comma-separated whole seconds; "none" for an empty list."""
+    items = env_list(name, default)
+    if [item.lower() for item in items] == ["none"]:
+        return []
+    try:
+        seconds = [int(item) for item in items]
+    except ValueError:
+        seconds = [-1]
+    if any(value < 0 for value in seconds):
+        raise ImproperlyConfigured(
+            f"{name} must be whole seconds separated by commas, or none; not {env_str(name)!r}."
+        )
+    return seconds
+
+
 # --- Core -------------------------------------------------------------------------------------
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY") or INSECURE_DEV_KEY
@@ -256,6 +272,11 @@ RQ_QUEUES = {
     }
 }
 RQ_SHOW_ADMIN_LINK = False  # no django-rq dashboard in the admin: /health and ops show the queue
+# A one-off task that fails (emails, search indexing, realtime events, analytics: a provider's
+# outage) is tried again after each of these delays, then kept as failed: 1, 5 and 30 minutes.
+# Periodic jobs are not retried, their next slot runs anyway ("none": no retries at all).
+TASK_RETRY_DELAYS = env_seconds_list("TASK_RETRY_DELAYS", "60,300,1800")
+RQ = {"QUEUE_CLASS": "ops.queue.RetryingQueue"}
 
 # --- Accounts (django-allauth) ----------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

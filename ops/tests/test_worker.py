@@ -20,7 +20,7 @@ from core.analytics.base import LocalRecorder
 from marketplace.models import Listing
 from ops import health, jobs, queue, scheduler
 from ops.tasks import run_periodic_job
-from orders.models import Checkout
+from orders.models import Checkout, Order
 from orders.tasks import queue_order_email
 from orders.tests.factories import ListingFactory, UserFactory
 from orders.tests.helpers import paid_order, start_checkout
@@ -340,3 +340,108 @@ def test_enqueues_share_one_redis_client_per_queue_settings(task_queue, settings
     assert django_rq.get_queue("default").connection is first
     settings.RQ_QUEUES = {"default": {"URL": "redis://127.0.0.1:6379/15"}}
     assert django_rq.get_queue("default").connection is not first
+
+
+# --- Retries of one-off tasks ---------------------------------------------------------------
+def _failing_order_email(monkeypatch, failures: int) -> list[str]:
+    """orders' email sender fails its first `failures` calls (a provider's outage), then sends;
+    returns the log of attempts."""
+    from orders import emails
+
+    attempts: list[str] = []
+    send = emails.send_order_email
+
+    def flaky(**kwargs):
+        attempts.append(kwargs["template"])
+        if len(attempts) <= failures:
+            raise ConnectionError("email provider unreachable")
+        return send(**kwargs)
+
+    monkeypatch.setattr(emails, "send_order_email", flaky)
+    return attempts
+
+
+def _queue_confirmation(capture) -> Order:
+    order = paid_order()
+    mail.outbox.clear()
+    with capture(execute=True):
+        queue_order_email(template="order_confirmed", order_id=order.pk, to_buyer=True)
+    return order
+
+
+def test_a_one_off_task_that_fails_is_retried_and_its_email_sent(
+    task_queue, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The email provider fails twice; the worker tries the task again (no delay here) and the
+    buyer gets exactly one email. Nothing is left failed."""
+    settings.TASK_RETRY_DELAYS = [0, 0, 0]
+    attempts = _failing_order_email(monkeypatch, failures=2)
+    order = _queue_confirmation(django_capture_on_commit_callbacks)
+
+    _work()
+
+    assert attempts == ["order_confirmed"] * 3
+    assert [message.to for message in mail.outbox] == [[order.buyer.email]]
+    assert task_queue.failed_job_registry.count == 0
+    assert task_queue.count == 0
+
+
+def test_a_task_failing_every_time_is_kept_as_failed_after_its_last_retry(
+    task_queue, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    """One try and one per delay, then the task is in the failed registry (the health check
+    counts it), as a task without retries would be."""
+    settings.TASK_RETRY_DELAYS = [0, 0]
+    attempts = _failing_order_email(monkeypatch, failures=99)
+    _queue_confirmation(django_capture_on_commit_callbacks)
+
+    _work()
+
+    assert len(attempts) == 3
+    assert mail.outbox == []
+    assert task_queue.failed_job_registry.count == 1
+
+
+def test_a_retry_waits_its_delay_in_the_scheduled_registry(
+    task_queue, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    """With a delay, the failed task waits for it among RQ's scheduled jobs (a worker's
+    scheduler queues it when due); it is neither queued nor failed meanwhile."""
+    settings.TASK_RETRY_DELAYS = [600]
+    attempts = _failing_order_email(monkeypatch, failures=1)
+    _queue_confirmation(django_capture_on_commit_callbacks)
+
+    before = datetime.now(UTC)
+    _work()
+
+    assert len(attempts) == 1
+    registry = task_queue.scheduled_job_registry
+    assert registry.count == 1
+    (job_id,) = registry.get_job_ids()
+    due = registry.get_scheduled_time(job_id)
+    assert before + timedelta(seconds=590) < due < before + timedelta(seconds=700)
+    assert task_queue.count == 0
+    assert task_queue.failed_job_registry.count == 0
+
+
+def test_periodic_jobs_and_no_retries_setting_fail_at_once(
+    task_queue, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    """A periodic job isn't retried (its next slot runs it again), and TASK_RETRY_DELAYS empty
+    turns retries off for one-off tasks too."""
+    settings.TASK_RETRY_DELAYS = [0, 0]
+
+    def fail(name, *args, **kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(jobs, "call_command", fail)
+    run_periodic_job.enqueue("offers_expire")
+    _work()
+    assert task_queue.failed_job_registry.count == 1
+
+    settings.TASK_RETRY_DELAYS = []
+    attempts = _failing_order_email(monkeypatch, failures=99)
+    _queue_confirmation(django_capture_on_commit_callbacks)
+    _work()
+    assert len(attempts) == 1
+    assert task_queue.failed_job_registry.count == 2
