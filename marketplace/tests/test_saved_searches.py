@@ -422,10 +422,11 @@ def test_digest_query_count_does_not_grow_with_the_searches(django_assert_max_nu
     jackets = CategoryFactory(name="Jackets", slug="jackets")
     one, many = UserFactory(), UserFactory()
     saved(one, q="denim")
+    # Two digits: no search's number is part of another's (the SQLite fallback matches parts).
     for n in range(15):
-        saved(many, q=f"denim {n} jacket", category="jackets", max_price=str(100 + n))
+        saved(many, q=f"denim {n:02d} jacket", category="jackets", max_price=str(100 + n))
     for n in range(15):
-        listing = published(f"Denim {n} jacket", category=jackets)
+        listing = published(f"Denim {n:02d} jacket", category=jackets)
         ListingImageFactory(listing=listing)
     cache.clear()
     with CaptureQueriesContext(connection) as single:
