@@ -91,25 +91,25 @@ def measure() -> dict:
 
 
 def _measure() -> dict:
+    import harness  # this folder is on sys.path when run.py or this file runs
     import psycopg
-    import run  # bench/run.py's helpers (this folder is on sys.path when either runs)
 
     with tempfile.TemporaryDirectory(prefix="threadly-calibration-") as folder:
         code = Path(folder)
         if not reference_code(code):
             return {"error": f"commit {REFERENCE_COMMIT[:7]} is not in this clone's history"}
-        env = run.bench_env(
+        env = harness.bench_env(
             os.environ.get("BENCH_CALIBRATION_DATABASE_URL", CALIBRATION_DB),
             os.environ.get("BENCH_CALIBRATION_REDIS_URL", CALIBRATION_REDIS),
         )
         env["PYTHONPATH"] = str(code)  # never the checkout's own modules
-        run.ensure_database(env["DATABASE_URL"])
+        harness.ensure_database(env["DATABASE_URL"])
         print(f"calibration: the issue's code ({REFERENCE_COMMIT[:7]}) on its own database…")
-        run.manage(env, "migrate", "--noinput", "-v0", root=code)
+        harness.manage(env, "migrate", "--noinput", "-v0", root=code)
         with psycopg.connect(env["DATABASE_URL"], autocommit=True) as conn:
             (count,) = conn.execute("SELECT count(*) FROM marketplace_listing").fetchone()
             if count < LISTINGS:
-                run.manage(env, "seed_demo", "--listings", str(LISTINGS), root=code)
+                harness.manage(env, "seed_demo", "--listings", str(LISTINGS), root=code)
                 conn.execute("VACUUM ANALYZE")
             listing = conn.execute(
                 "SELECT id, slug FROM marketplace_listing WHERE status = 'active' "
@@ -119,7 +119,7 @@ def _measure() -> dict:
                 "SELECT brand FROM marketplace_listing WHERE status = 'active' "
                 "GROUP BY brand ORDER BY count(*) DESC LIMIT 1"
             ).fetchone()
-        run.manage(env, "collectstatic", "--noinput", "-v0", root=code)
+        harness.manage(env, "collectstatic", "--noinput", "-v0", root=code)
         paths = {
             "home": "/",
             "listing": f"/items/{listing[0]}-{listing[1]}/",
@@ -128,18 +128,18 @@ def _measure() -> dict:
                 {"size": "M", "brand": brand, "condition": "good", "min_price": 5, "max_price": 80}
             ),
         }
-        port = run.free_port()
-        server = run.start_gunicorn(env, port, 2, root=code)
+        port = harness.free_port()
+        server = harness.start_gunicorn(env, port, 2, root=code)
         base = f"http://127.0.0.1:{port}"
         try:
             here = {}
             for name, path in paths.items():
-                run.hey(base + path, clients=1, requests=20)  # warm up
-                result = run.hey(base + path, clients=1, requests=REQUESTS)
+                harness.hey(base + path, clients=1, requests=20)  # warm up
+                result = harness.hey(base + path, clients=1, requests=REQUESTS)
                 if result.errors:
                     return {"error": f"{name} ({path}) answered {result.errors} errors"}
                 here[name] = result.p50_ms
-            floor = run.floor_now(f"{base}/api/health", requests=REQUESTS)
+            floor = harness.floor_now(f"{base}/api/health", requests=REQUESTS)
         finally:
             os.killpg(server.pid, 15)
             server.wait(timeout=30)
