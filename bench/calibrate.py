@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import io
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -141,7 +142,7 @@ def _measure() -> dict:
                 here[name] = result.p50_ms
             floor = harness.floor_now(f"{base}/api/health", requests=REQUESTS)
         finally:
-            os.killpg(server.pid, 15)
+            os.killpg(server.pid, signal.SIGTERM)
             server.wait(timeout=30)
     return {**machine_factor(here), "floor_rps_here": floor}
 

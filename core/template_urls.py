@@ -17,6 +17,8 @@ from django.utils.html import conditional_escape
 from core.reverse_memo import remembered_reverse, remembered_urls
 
 register = template.Library()
+# "No such attribute", as opposed to an attribute that is None.
+_UNSET = object()
 
 
 class ConstantURLNode(URLNode):
@@ -61,6 +63,3 @@ def _current_app(context: template.Context) -> str | None:
         return current_app
     match = getattr(request, "resolver_match", None)
     return getattr(match, "namespace", None)
-
-
-_UNSET = object()

@@ -61,15 +61,11 @@ def env_seconds_list(name: str, default: str) -> list[int]:
     items = env_list(name, default)
     if [item.lower() for item in items] == ["none"]:
         return []
-    try:
-        seconds = [int(item) for item in items]
-    except ValueError:
-        seconds = [-1]
-    if any(value < 0 for value in seconds):
+    if not all(item.isdecimal() for item in items):  # no sign, no fraction: whole seconds
         raise ImproperlyConfigured(
             f"{name} must be whole seconds separated by commas, or none; not {env_str(name)!r}."
         )
-    return seconds
+    return [int(item) for item in items]
 
 
 # --- Core -------------------------------------------------------------------------------------

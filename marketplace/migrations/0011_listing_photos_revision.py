@@ -55,6 +55,7 @@ POSTGRESQL_BACKWARD = [
     "DROP FUNCTION IF EXISTS marketplace_listing_photos_changed()",
 ]
 
+
 def _run(statements):
     def run(apps, schema_editor):
         if schema_editor.connection.vendor == "postgresql":
@@ -75,7 +76,5 @@ class Migration(migrations.Migration):
             name="photos_revision",
             field=models.PositiveIntegerField(default=0, editable=False),
         ),
-        migrations.RunPython(
-            _run(POSTGRESQL_FORWARD), _run(POSTGRESQL_BACKWARD)
-        ),
+        migrations.RunPython(_run(POSTGRESQL_FORWARD), _run(POSTGRESQL_BACKWARD)),
     ]
