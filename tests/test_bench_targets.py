@@ -7,26 +7,25 @@ from pathlib import Path
 
 import pytest
 
-BENCH = Path(__file__).resolve().parent.parent / "bench" / "run.py"
+BENCH = Path(__file__).resolve().parent.parent / "bench"
 
 
-@pytest.fixture(scope="module")
-def calibrate():
-    spec = importlib.util.spec_from_file_location(
-        "bench_calibrate", BENCH.with_name("calibrate.py")
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(scope="module")
-def bench():
-    spec = importlib.util.spec_from_file_location("bench_run", BENCH)
+def _load(name: str, path: Path):
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # its dataclasses look their module up
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="module")
+def calibrate():
+    return _load("bench_calibrate", BENCH / "calibrate.py")
+
+
+@pytest.fixture(scope="module")
+def bench():
+    return _load("bench_run", BENCH / "run.py")
 
 
 def _page(bench, name, *, p50=1.0, p95=1.0, clients=1, ratio=None, floor=None):

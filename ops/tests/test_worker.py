@@ -430,13 +430,16 @@ def test_periodic_jobs_and_no_retries_setting_fail_at_once(
     """A periodic job isn't retried (its next slot runs it again), and TASK_RETRY_DELAYS empty
     turns retries off for one-off tasks too."""
     settings.TASK_RETRY_DELAYS = [0, 0]
+    runs: list[str] = []
 
     def fail(name, *args, **kwargs):
+        runs.append(name)
         raise OperationalError("server closed the connection unexpectedly")
 
     monkeypatch.setattr(jobs, "call_command", fail)
     run_periodic_job.enqueue("offers_expire")
     _work()
+    assert runs == ["offers_expire"]  # once: no retry (with delays of 0 it would run 3 times)
     assert task_queue.failed_job_registry.count == 1
 
     settings.TASK_RETRY_DELAYS = []
